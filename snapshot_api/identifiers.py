@@ -1,0 +1,184 @@
+"""Turn what people paste into canonical lookup keys, or say exactly why not.
+
+One module owns every identifier rule, so the HTTP routes, the batch endpoint,
+the CLI, the library and `build` (which normalises the barcodes stored in the
+dump) can never disagree about what a value means.
+
+Canonical forms:
+- ISRC: 12 upper-case characters, `CCXXXYYNNNNN` (hyphens, spaces, case ignored).
+- Barcode: the GTIN-14 form, 14 digits zero-padded on the left, so UPC-A,
+  EAN-13, GTIN-14 and EAN-8 spellings of one code are equal (leading zeros do
+  not matter). Check digits are *not* enforced: the dump holds barcodes with
+  bad check digits, and a user holding such a release must still find it.
+- Spotify id: the 22-character base62 id (case-sensitive), from a bare id, a
+  `spotify:KIND:ID` URI, or (where allowed) an `open.spotify.com/KIND/ID` URL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from snapshot_api.errors import InvalidIdentifier, Rejection
+
+MAX_INPUT_LENGTH = 256
+"""Longer values are rejected before any parsing: no identifier is near this long."""
+
+
+class Kind(StrEnum):
+    """The five kinds of lookup; the value is the CLI word and the HTTP path segment."""
+
+    ISRC = "isrc"
+    UPC = "upc"
+    TRACK = "track"
+    ALBUM = "album"
+    ARTIST = "artist"
+
+    @property
+    def batch_key(self) -> str:
+        """The key of this kind in batch requests and answers ("isrcs", "upcs", ...)."""
+        return self.value + "s"
+
+
+SPOTIFY_KINDS = (Kind.TRACK, Kind.ALBUM, Kind.ARTIST)
+
+_ISRC_SEPARATORS = re.compile(r"[\s\-]+")
+_ISRC = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
+_BARCODE_SEPARATORS = re.compile(r"[\s\-]+")
+_BASE62_ID = re.compile(r"[0-9A-Za-z]{22}")
+_URL_PATH = re.compile(r"/(?:intl-[A-Za-z_-]+/)?(?:embed/)?([a-z]+)/([^/]*)/?")
+_SPOTIFY_HOSTS = frozenset({"open.spotify.com", "play.spotify.com"})
+
+
+class _Reject(Exception):
+    """Internal: a reason for rejecting one value; turned into a `Rejection`."""
+
+
+def _isrc(value: str) -> str:
+    compact = _ISRC_SEPARATORS.sub("", value).upper()
+    if not compact:
+        raise _Reject("empty ISRC")
+    if _ISRC.fullmatch(compact):
+        return compact
+    if len(compact) != 12:
+        raise _Reject(
+            f"an ISRC has 12 characters without hyphens and spaces, this has {len(compact)}"
+        )
+    if not compact[:2].isascii() or not compact[:2].isalpha():
+        raise _Reject("an ISRC starts with a 2-letter country code")
+    if not compact[2:5].isascii() or not compact[2:5].isalnum():
+        raise _Reject("characters 3-5 of an ISRC (the registrant code) are letters or digits")
+    raise _Reject("an ISRC ends with 7 digits (year and designation code)")
+
+
+def _barcode(value: str) -> str:
+    digits = _BARCODE_SEPARATORS.sub("", value)
+    if not digits:
+        raise _Reject("empty barcode")
+    if not (digits.isascii() and digits.isdigit()):
+        raise _Reject("a barcode has only digits (spaces and hyphens are ignored)")
+    if not 8 <= len(digits) <= 14:
+        raise _Reject(f"a UPC/EAN/GTIN barcode has 8 to 14 digits, this has {len(digits)}")
+    return digits.rjust(14, "0")
+
+
+def _spotify_id(value: str, kind: Kind, *, allow_url: bool) -> str:
+    text = value.strip()
+    if _BASE62_ID.fullmatch(text):
+        return text
+    if text.startswith("spotify:"):
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise _Reject(f"a Spotify URI looks like spotify:{kind.value}:<22-character id>")
+        return _check_kind_and_id(parts[1], parts[2], kind, "URI")
+    if "://" in text or text.startswith("open.spotify.com/"):
+        if not allow_url:
+            raise _Reject(
+                "Spotify URLs are accepted in batch bodies and on the command line; "
+                f"in a path use the id or spotify:{kind.value}:ID"
+            )
+        url = urlsplit(text if "://" in text else "https://" + text)
+        if url.scheme not in ("http", "https") or url.hostname not in _SPOTIFY_HOSTS:
+            raise _Reject("not an open.spotify.com URL")
+        match = _URL_PATH.fullmatch(url.path)
+        if match is None:
+            raise _Reject(f"a Spotify URL looks like https://open.spotify.com/{kind.value}/ID")
+        return _check_kind_and_id(match.group(1), match.group(2), kind, "URL")
+    if not text:
+        raise _Reject("empty Spotify id")
+    raise _Reject("a Spotify id has 22 letters and digits (base62)")
+
+
+def _check_kind_and_id(found_kind: str, spotify_id: str, kind: Kind, form: str) -> str:
+    if found_kind != kind.value:
+        raise _Reject(f"this is a Spotify {found_kind} {form}, expected a {kind.value}")
+    if not _BASE62_ID.fullmatch(spotify_id):
+        raise _Reject("a Spotify id has 22 letters and digits (base62)")
+    return spotify_id
+
+
+def _canonical(kind: Kind, value: str, allow_url: bool) -> str:
+    if len(value) > MAX_INPUT_LENGTH:
+        raise _Reject(f"longer than {MAX_INPUT_LENGTH} characters")
+    if kind is Kind.ISRC:
+        return _isrc(value)
+    if kind is Kind.UPC:
+        return _barcode(value)
+    return _spotify_id(value, kind, allow_url=allow_url)
+
+
+def parse(kind: Kind, value: str, *, allow_url: bool = True) -> str:
+    """The canonical key for `value`, or `InvalidIdentifier` naming it and the reason."""
+    try:
+        return _canonical(kind, value, allow_url)
+    except _Reject as reject:
+        raise InvalidIdentifier([Rejection(kind.value, value, str(reject))]) from None
+
+
+def parse_many(
+    kind: Kind, values: Iterable[str], *, allow_url: bool = True
+) -> tuple[dict[str, str], list[Rejection]]:
+    """Split values into {value as given: canonical key} and the rejected ones.
+
+    Duplicates in `values` appear once in either result; order of first
+    appearance is kept, so answers list items in the order they were asked.
+    """
+    accepted: dict[str, str] = {}
+    rejected: dict[str, Rejection] = {}
+    for value in values:
+        if value in accepted or value in rejected:
+            continue
+        try:
+            accepted[value] = _canonical(kind, value, allow_url)
+        except _Reject as reject:
+            rejected[value] = Rejection(kind.value, value, str(reject))
+    return accepted, list(rejected.values())
+
+
+def parse_all(kind: Kind, values: Iterable[str], *, allow_url: bool = True) -> dict[str, str]:
+    """Like `parse_many`, but any malformed value raises `InvalidIdentifier` naming them all."""
+    accepted, rejected = parse_many(kind, values, allow_url=allow_url)
+    if rejected:
+        raise InvalidIdentifier(rejected)
+    return accepted
+
+
+def stored_barcode_key(stored: str | None) -> int | None:
+    """The integer key `build` indexes for a barcode as stored in `albums.external_id_upc`.
+
+    Uses the same rule as user input (so every spelling of a code meets the same
+    key); a malformed stored value gives None and is simply not indexed.
+    """
+    if stored is None:
+        return None
+    try:
+        return int(_barcode(stored))
+    except _Reject:
+        return None
+
+
+def barcode_key(canonical: str) -> int:
+    """The integer key of a canonical (GTIN-14) barcode, as stored in the sidecar."""
+    return int(canonical)
