@@ -84,7 +84,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("host", str, "127.0.0.1", "address to listen on"),
     Option("port", _port, 8080, "TCP port to listen on"),
     Option("workers", _positive, 1, "worker processes"),
-    Option("rate", _non_negative_float, 100.0, "tokens per second per client; 0 turns limiting off"),
+    Option(
+        "rate", _non_negative_float, 100.0, "tokens per second per client; 0 turns limiting off"
+    ),
     Option("burst", _positive, 200, "bucket size per client (largest burst of requests)"),
     Option(
         "trusted_proxy",

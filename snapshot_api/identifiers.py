@@ -113,7 +113,8 @@ def _spotify_id(value: str, kind: Kind, *, allow_url: bool) -> str:
 
 def _check_kind_and_id(found_kind: str, spotify_id: str, kind: Kind, form: str) -> str:
     if found_kind != kind.value:
-        raise _Reject(f"this is a Spotify {found_kind} {form}, expected a {kind.value}")
+        article = "an" if kind.value[0] in "aeiou" else "a"
+        raise _Reject(f"this is a Spotify {found_kind} {form}, expected {article} {kind.value}")
     if not _BASE62_ID.fullmatch(spotify_id):
         raise _Reject("a Spotify id has 22 letters and digits (base62)")
     return spotify_id
