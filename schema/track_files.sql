@@ -1,6 +1,6 @@
 -- spotify_clean_track_files.sqlite3 (also track_files.sqlite3): one row per
 -- track with file status and enrichment (lyrics flag, languages, roles).
--- Many enrichment columns are NULL even on successful rows; JSON columns may be
+-- Many enrichment columns are NULL even on successful rows, and JSON columns may be
 -- malformed. Index names of the published file are unknown.
 
 CREATE TABLE track_files (
