@@ -160,15 +160,25 @@ def _decompress_all(
     return files, done
 
 
-def _check_files(files: dict[Role, DumpFile], reporter: Reporter) -> list[str]:
-    """Headers, then schema; raises `BuildError` naming every failure. Returns the warnings."""
+def _check_files(
+    files: dict[Role, DumpFile], reporter: Reporter
+) -> tuple[list[str], dict[Role, DumpFile]]:
+    """Headers, then schema; raises `BuildError` naming every failure.
+
+    Returns the warnings and the files that can be read (all but a broken
+    audio features file, which is reported and otherwise left alone).
+    """
     failures: list[str] = []
     warnings: list[str] = []
+    readable = dict(files)
     for role, dump_file in files.items():
         name = dump_file.path.name
+        # audio features are not served: their problems never stop a build
+        fatal = failures if role is not Role.AUDIO_FEATURES else warnings
         header = inspect(dump_file.path)
         if header.problem is not None:
-            failures.append(f"{name} {header.problem}")
+            fatal.append(f"{name} {header.problem}")
+            readable.pop(role)
             continue
         try:
             connection = open_read_only(dump_file.path)
@@ -180,14 +190,12 @@ def _check_files(files: dict[Role, DumpFile], reporter: Reporter) -> list[str]:
             finally:
                 connection.close()
         except apsw.Error as exc:
-            failures.append(f"{name} cannot be read: {exc}")
+            fatal.append(f"{name} cannot be read: {exc}")
+            readable.pop(role)
             continue
         for problem in problems:
-            # audio features are not served: their problems never stop a build
-            if problem.severity is Severity.FAILED and role is not Role.AUDIO_FEATURES:
-                failures.append(f"{name}: {problem.message}")
-            else:
-                warnings.append(f"{name}: {problem.message}")
+            serious = problem.severity is Severity.FAILED
+            (fatal if serious else warnings).append(f"{name}: {problem.message}")
         present = [table for table in STATISTICS_TABLES if table in tables]
         if present:
             warnings.append(
@@ -198,8 +206,8 @@ def _check_files(files: dict[Role, DumpFile], reporter: Reporter) -> list[str]:
         reporter.say(f"warning: {warning}")
     if failures:
         raise BuildError("the dump cannot be served: " + "; ".join(failures))
-    reporter.say(f"schema: ok ({', '.join(f.path.name for f in files.values())})")
-    return warnings
+    reporter.say(f"schema: ok ({', '.join(f.path.name for f in readable.values())})")
+    return warnings, readable
 
 
 def _records(files: dict[Role, DumpFile]) -> list[FileRecord]:
@@ -241,7 +249,10 @@ def _count_rows(files: dict[Role, DumpFile], reporter: Reporter) -> dict[str, in
             continue
         connection = open_read_only(files[role].path)
         try:
+            present = {str(row[0]) for row in connection.execute("SELECT name FROM sqlite_master")}
             for table in tables:
+                if table not in present:  # only possible for audio features (a warning)
+                    continue
                 progress = reporter.progress(f"counting {table}", None, unit="bytes")
                 try:
                     rows = longquery.run(connection, f"SELECT count(*) FROM {table}", progress)
@@ -345,7 +356,7 @@ def build(
 def _build_locked(path: Path, reporter: Reporter, *, checksums: bool, force: bool) -> BuildReport:
     _remove_leftovers(path, reporter)
     files, decompressed = _decompress_all(path, reporter, checksums)
-    warnings = _check_files(files, reporter)
+    warnings, readable = _check_files(files, reporter)
     records = _records(files)
     snapshot_id = identity_of(records)
 
@@ -366,9 +377,9 @@ def _build_locked(path: Path, reporter: Reporter, *, checksums: bool, force: boo
     if checksums:
         records = _with_checksums(records, files, decompressed, reporter)
     checksum_seconds = time.monotonic() - checksum_started
-    fingerprint = _schema_fingerprint(files)
+    fingerprint = _schema_fingerprint(readable)
     count_started = time.monotonic()
-    counts = _count_rows(files, reporter)
+    counts = _count_rows(readable, reporter)
     count_seconds = time.monotonic() - count_started
     final: list[Manifest] = []
 

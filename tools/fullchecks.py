@@ -49,7 +49,8 @@ def check_integrity(target: Target, reporter: Reporter) -> list[Check]:
                 rows = longquery.run(connection, "PRAGMA integrity_check", progress)
         except apsw.Error as exc:
             progress.clear()
-            checks.append(Check(name, broken, f"{path.name}: {exc}"))
+            what = "is corrupt" if isinstance(exc, apsw.CorruptError) else "cannot be checked"
+            checks.append(Check(name, broken, f"{path.name} {what}: {exc}"))
             continue
         except BaseException:
             progress.clear()
