@@ -14,6 +14,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,16 +23,19 @@ import pytest
 import zstandard
 from conftest import ROOT, CliRunner, SnapshotFactory, cli_command
 
-from snapshot_api import Snapshot
+from snapshot_api import Snapshot, SnapshotError, __version__
 from snapshot_api.identifiers import stored_barcode_key
 from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME, Role, find_dump_files
 from snapshot_api.manifest import Manifest
 from tools import pause
 from tools.build import BuildError, build
 from tools.progress import Progress, Reporter
+from tools.sample import ensure_sample, sample_dir
 from tools.sidecar import read_meta
+from tools.verify import verify
 
 QUIET = Reporter(quiet=True)
+MAIN_NAME = "spotify_clean.sqlite3"
 
 
 def fingerprint(directory: Path, names: list[str] | None = None) -> dict[str, tuple[str, int]]:
@@ -518,3 +522,63 @@ def test_zstd_multiframe_input_is_decompressed_whole(snapshot_factory: SnapshotF
     main.unlink()
     build(directory, reporter=QUIET)
     assert main.read_bytes() == data
+
+
+# --- the built-in sample snapshot -------------------------------------------------------
+
+
+SAMPLE_SCRIPT = (
+    "import sys; from pathlib import Path; from tools.sample import ensure_sample; "
+    "print(ensure_sample(Path(sys.argv[1]), quiet=True))"
+)
+
+
+def test_sample_is_made_once_even_by_processes_starting_together(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", SAMPLE_SCRIPT, str(cache)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    answers = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], answers
+    paths = {Path(stdout.strip()) for stdout, _stderr in answers}
+    assert paths == {sample_dir(cache)}
+    assert [p.name for p in cache.iterdir()] == [sample_dir(cache).name]  # no temporary dirs
+    assert verify(sample_dir(cache), reporter=QUIET).fit
+
+    made = fingerprint(sample_dir(cache), [MANIFEST_NAME, SIDECAR_NAME])
+    assert ensure_sample(cache, quiet=True) == sample_dir(cache)
+    assert fingerprint(sample_dir(cache), [MANIFEST_NAME, SIDECAR_NAME]) == made
+
+
+def test_sample_is_deterministic_and_serves(tmp_path: Path) -> None:
+    one = ensure_sample(tmp_path / "one", quiet=True)
+    two = ensure_sample(tmp_path / "two", quiet=True)
+    digests = {fingerprint(d, [MAIN_NAME])[MAIN_NAME][0] for d in (one, two)}
+    assert len(digests) == 1
+    with Snapshot.open(one) as snap:
+        assert snap.manifest.counts["tracks"] > 0
+        upc, album_id = a_barcode_album(one)
+        assert album_id in [a["id"] for a in snap.lookup_upcs([upc])[upc]]
+
+
+def test_sample_cache_defaults_to_xdg_cache_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert sample_dir() == tmp_path / "snapshot-api" / f"sample-{__version__}"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert sample_dir() == Path.home() / ".cache" / "snapshot-api" / f"sample-{__version__}"
+
+
+def test_unwritable_sample_cache_is_a_snapshot_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(SnapshotError, match="cannot make the sample snapshot"):
+        ensure_sample(blocker / "cache", quiet=True)
