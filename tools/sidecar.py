@@ -27,6 +27,7 @@ How, and why:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import time
@@ -156,7 +157,6 @@ def build_sidecar(
             f"cache_size = -{SORT_CACHE_KIB}",
             "temp_store = FILE",
             "threads = 2",
-            f"temp_store_directory = {_sql_text(str(directory.resolve()))}",
         ):
             out.execute(f"PRAGMA {pragma}").fetchall()
         out.execute(schema_sql(SIDECAR_SCHEMA_FILE))
@@ -167,7 +167,8 @@ def build_sidecar(
             "CREATE TABLE scratch.pairs (barcode integer NOT NULL, album_rowid integer NOT NULL)"
         )
         _scan_albums(dump, out, stats, reporter)
-        _sorted_insert(out, stats, reporter)
+        with _temporary_files_in(directory):
+            _sorted_insert(out, stats, reporter)
         out.execute("DETACH DATABASE scratch")
         scratch.unlink(missing_ok=True)
         entries = dict(meta)
@@ -180,7 +181,6 @@ def build_sidecar(
             entries.update(before_rename(out, stats))
         with out:
             out.executemany("INSERT INTO sidecar_meta VALUES (?, ?)", sorted(entries.items()))
-        out.execute("PRAGMA temp_store_directory = ''").fetchall()
         out.close()
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -201,6 +201,28 @@ def build_sidecar(
 
 def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+@contextlib.contextmanager
+def _temporary_files_in(directory: Path) -> Iterator[None]:
+    """Point SQLite's temporary files (the sorter's spill) at `directory` for a while.
+
+    The setting is process-wide in SQLite, so it is restored afterwards, even on
+    error: other connections of the process (tests, the sample in `serve`) must
+    not keep spilling into a snapshot directory.
+    """
+    control = apsw.Connection(":memory:")
+    try:
+        previous = control.execute("PRAGMA temp_store_directory").get or ""
+        control.execute(
+            f"PRAGMA temp_store_directory = {_sql_text(str(directory.resolve()))}"
+        ).fetchall()
+        try:
+            yield
+        finally:
+            control.execute(f"PRAGMA temp_store_directory = {_sql_text(str(previous))}").fetchall()
+    finally:
+        control.close()
 
 
 def _scan_albums(
