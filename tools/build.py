@@ -36,6 +36,7 @@ from snapshot_api import __version__
 from snapshot_api.layout import (
     FILE_NAMES,
     MANIFEST_NAME,
+    SIDECAR_NAME,
     ZST_SUFFIX,
     DumpFile,
     Role,
@@ -312,11 +313,7 @@ def _manifest_for(
         files=records,
         counts={**counts, "albums": stats.albums, "barcode_albums": sidecar_rows},
         schema_fingerprint=fingerprint,
-        sidecar={
-            "file": sidecar_path(Path()).name,
-            "format": 1,
-            **stats.as_dict(),
-        },
+        sidecar={"file": SIDECAR_NAME, **stats.as_dict()},
     )
 
 
