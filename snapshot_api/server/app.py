@@ -1,10 +1,10 @@
 """`create_app(settings, snapshot)`: the route table and the middleware stack, in one place.
 
 Middleware, outermost first, and why in this order:
-1. `RequestContextMiddleware`: request id, access log, request metrics, JSON 500.
-   Outermost so it times and records every answer, whoever gives it.
-2. `CorsMiddleware`: `Access-Control-Allow-Origin` on every answer (429s
-   included) and preflights answered before anything else runs.
+1. `RequestContextMiddleware`: request id, access log, request metrics, JSON 500,
+   and the CORS headers. Outermost so it times, records and marks every
+   answer, whoever gives it (429s and 500s included).
+2. `PreflightMiddleware`: `OPTIONS` answered before anything else runs.
 3. Rate limiting (`snapshot_api.server.ratelimit`, when present): before the
    cache, so a 304 is counted like any other request and carries the
    `RateLimit` fields.
@@ -38,7 +38,7 @@ from snapshot_api import __version__
 from snapshot_api.config import ServeSettings
 from snapshot_api.errors import ApiError, ErrorCode, InvalidIdentifier, SnapshotError
 from snapshot_api.server import metrics
-from snapshot_api.server.caching import ConditionalGetMiddleware, CorsMiddleware
+from snapshot_api.server.caching import CORS_HEADERS, ConditionalGetMiddleware, PreflightMiddleware
 from snapshot_api.server.logs import configure_logging
 from snapshot_api.server.observability import RequestContextMiddleware
 from snapshot_api.server.openapi import OpenApi, openapi_routes
@@ -100,8 +100,8 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(RequestContextMiddleware, routes=table),
-            Middleware(CorsMiddleware, routes=table),
+            Middleware(RequestContextMiddleware, routes=table, headers=CORS_HEADERS),
+            Middleware(PreflightMiddleware, routes=table),
             # Rate limiting belongs exactly here (see the module docstring):
             # Middleware(RateLimitMiddleware, settings=settings) from
             # snapshot_api.server.ratelimit, when settings.rate_limited.

@@ -11,8 +11,9 @@ Only successful (200) GET/HEAD answers of cacheable routes get `ETag` and
 `Cache-Control: public, max-age=N`; errors and live status answers carry
 `no-store` (set where they are made).
 
-CORS: every answer allows any origin; preflight `OPTIONS` requests are answered
-here for every route, with the methods that route accepts.
+CORS: every answer allows any origin (`CORS_HEADERS`, added by the outermost
+middleware); preflight `OPTIONS` requests are answered here for every route,
+with the methods that route accepts.
 """
 
 from __future__ import annotations
@@ -45,34 +46,30 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-class CorsMiddleware:
-    """`Access-Control-Allow-Origin: *` on every answer; preflight answered without the app."""
+class PreflightMiddleware:
+    """Answers `OPTIONS` (CORS preflights included) for every route, without the app.
+
+    The `Access-Control-Allow-Origin` of every other answer is added by the
+    outermost middleware (`CORS_HEADERS`), so that errors and 429s made
+    anywhere in the stack carry it too.
+    """
 
     def __init__(self, app: ASGIApp, *, routes: RouteTable) -> None:
         self.app = app
         self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if scope["method"] == "OPTIONS":
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
             methods = self.routes.methods(scope)
             if methods is not None:
                 await self._options(scope, send, methods)
                 return
-
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *CORS_HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors)
+        await self.app(scope, receive, send)
 
     async def _options(self, scope: Scope, send: Send, methods: Iterable[str]) -> None:
         """204 for a preflight (or a plain OPTIONS): which methods and headers are allowed."""
         allow = ", ".join([*sorted(methods), "OPTIONS"]).encode()
-        headers = [*CORS_HEADERS, (b"allow", allow), (b"cache-control", b"no-store")]
+        headers = [(b"allow", allow), (b"cache-control", b"no-store")]
         if _header(scope, b"access-control-request-method") is not None:
             requested = _header(scope, b"access-control-request-headers")
             headers += [

@@ -9,10 +9,10 @@ nothing else.
 
 from __future__ import annotations
 
+import random
 import re
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import structlog
 from starlette.requests import ClientDisconnect
@@ -20,7 +20,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from snapshot_api.errors import ErrorCode
 from snapshot_api.server import metrics
-from snapshot_api.server.caching import CORS_HEADERS
 from snapshot_api.server.responses import error_body
 from snapshot_api.server.routing import RouteTable
 
@@ -35,7 +34,7 @@ def _request_id(scope: Scope) -> bytes:
             if _ACCEPTED_REQUEST_ID.fullmatch(value):
                 return bytes(value)
             break
-    return uuid.uuid4().hex.encode()
+    return b"%032x" % random.getrandbits(128)
 
 
 def peer_address(scope: Scope) -> str:
@@ -45,7 +44,11 @@ def peer_address(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Request id in and out, one access line and the request metrics per request."""
+    """Request id in and out, one access line and the request metrics per request.
+
+    `headers` are added to every answer (the CORS headers): here, because this
+    is the one place every answer passes through, whoever made it.
+    """
 
     def __init__(
         self,
@@ -53,8 +56,10 @@ class RequestContextMiddleware:
         *,
         routes: RouteTable,
         client_of: Callable[[Scope], str] = peer_address,
+        headers: Sequence[tuple[bytes, bytes]] = (),
     ) -> None:
         self.app = app
+        self.headers = tuple(headers)
         self.routes = routes
         self.client_of = client_of
         self.access = structlog.get_logger("snapshot_api.access")
@@ -73,7 +78,11 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id)]
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (REQUEST_ID_HEADER, request_id),
+                    *self.headers,
+                ]
             await send(message)
 
         try:
@@ -89,7 +98,7 @@ class RequestContextMiddleware:
             )
             if status == 0:
                 status = 500
-                await _internal_error(send, request_id)
+                await _internal_error(send, [(REQUEST_ID_HEADER, request_id), *self.headers])
         finally:
             duration = time.perf_counter() - started
             route = self.routes.template(scope)
@@ -106,17 +115,16 @@ class RequestContextMiddleware:
             )
 
 
-async def _internal_error(send: Send, request_id: bytes) -> None:
+async def _internal_error(send: Send, extra: list[tuple[bytes, bytes]]) -> None:
     body = error_body(
         ErrorCode.INTERNAL,
-        f"internal error; the server log has the details under request id {request_id.decode()}",
+        "internal error; the server log has the details under this request's X-Request-ID",
     )
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store"),
-        (REQUEST_ID_HEADER, request_id),
-        *CORS_HEADERS,
+        *extra,
     ]
     await send({"type": "http.response.start", "status": 500, "headers": headers})
     await send({"type": "http.response.body", "body": body})
