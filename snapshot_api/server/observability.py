@@ -24,6 +24,9 @@ from snapshot_api.server.responses import error_body
 from snapshot_api.server.routing import RouteTable
 
 REQUEST_ID_HEADER = b"x-request-id"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE",
+                           "CONNECT"})  # fmt: skip
+"""Methods kept as metric labels; anything else a client invents is counted as "other"."""
 _ACCEPTED_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}")
 """An incoming X-Request-ID is kept when it is 1-128 visible ASCII characters."""
 
@@ -102,10 +105,13 @@ class RequestContextMiddleware:
         finally:
             duration = time.perf_counter() - started
             route = self.routes.template(scope)
-            metrics.observe_request(route, scope["method"], status, duration)
+            method = scope["method"]
+            metrics.observe_request(
+                route, method if method in KNOWN_METHODS else "other", status, duration
+            )
             self.access.info(
                 "request",
-                method=scope["method"],
+                method=method,
                 route=route,
                 path=scope["path"],
                 status=status,
