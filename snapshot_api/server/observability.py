@@ -9,6 +9,7 @@ nothing else.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import time
@@ -67,6 +68,7 @@ class RequestContextMiddleware:
         self.client_of = client_of
         self.access = structlog.get_logger("snapshot_api.access")
         self.log = structlog.get_logger("snapshot_api.server")
+        self.pid = os.getpid()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,6 +120,7 @@ class RequestContextMiddleware:
                 duration_ms=round(duration * 1000, 3),
                 client=self.client_of(scope),
                 request_id=request_id.decode(),
+                pid=self.pid,
             )
 
 
