@@ -636,7 +636,7 @@ def _document_operations() -> dict[str, Schema]:
         **document("/openapi.json", "This description as JSON", "application/json",
                    {"type": "object"}),
         **document("/openapi.yaml", "This description as YAML", "application/yaml",
-                   {"type": "string"}),
+                   {"type": "object"}),
         **document("/docs", "Human-readable documentation (works offline)", "text/html",
                    {"type": "string"}),
     }  # fmt: skip

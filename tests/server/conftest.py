@@ -27,7 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: handm
 from handmade import write_dump
 from prepare import prepare
 
+from snapshot_api.config import ServeSettings
+
 ROOT = Path(__file__).resolve().parents[2]
+SHARED_SERVER_SETTINGS = ServeSettings(rate=0, max_batch_items=20, max_body_bytes=4096)
+"""The shared `server`: rate limiting off, small limits for the limit tests."""
 START_TIMEOUT = 30.0
 
 
@@ -165,9 +169,16 @@ def copy_snapshot(source: Path, target: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def server(hand_snapshot: Path) -> Iterator[ServerProcess]:
-    """The shared server: one worker, rate limiting off, small limits for the limit tests."""
+    """The shared server: one worker, `SHARED_SERVER_SETTINGS`."""
+    settings = SHARED_SERVER_SETTINGS
     process = start_server(
-        hand_snapshot, "--rate", "0", "--max-batch-items", "20", "--max-body-bytes", "4096"
+        hand_snapshot,
+        "--rate",
+        str(settings.rate),
+        "--max-batch-items",
+        str(settings.max_batch_items),
+        "--max-body-bytes",
+        str(settings.max_body_bytes),
     )
     yield process
     process.stop()
