@@ -4,7 +4,7 @@ Run as a script, it does what `serve` does for rate limiting: settings from
 `SNAPSHOT_API_*` variables, `create_shared_state` before uvicorn starts its
 workers, `proxy_headers=False`, and the app built in each worker by a factory.
 
-Routes: `/thing` (answers its worker's pid), `/whoami` (the client address
+Routes: `/thing` (answers its worker's pid, padded by `?pad=N` bytes), `/whoami` (the client address
 the limiter keyed on), `/batch/lookup` (`{"items": [...]}`, charged per
 distinct item), `/stats` (the bucket table's occupancy), and the exempt
 `/health`, `/ready`, `/metrics`.
@@ -49,7 +49,8 @@ def create() -> Starlette:
     limiter: list[RateLimitMiddleware] = []
 
     async def thing(request: Request) -> Response:
-        return JSONResponse({"pid": os.getpid()})
+        padding = int(request.query_params.get("pad", "0"))
+        return JSONResponse({"pid": os.getpid(), "pad": "x" * padding})
 
     async def whoami(request: Request) -> Response:
         return JSONResponse({"client": client_ip(request.scope, settings.trusted_proxy)})
