@@ -135,17 +135,25 @@ UNKNOWN_PEER: Address = (4, 0)
 class ClientAddressResolver:
     """Resolves the client address of an ASGI scope against one trusted-proxy list."""
 
-    __slots__ = ("max_hops", "trusted")
+    __slots__ = ("_last_peer", "max_hops", "trusted")
 
     def __init__(self, trusted: Sequence[Network], max_hops: int = MAX_HOPS) -> None:
         self.trusted = TrustedProxies.of(trusted)
         self.max_hops = max_hops
+        # Behind a proxy every request has the same peer: remember the last one
+        # (peer text, its address, whether it is trusted). One entry, so bounded.
+        self._last_peer: tuple[object, Address, bool] = (None, LOCAL_PEER, False)
 
     def resolve(self, scope: Mapping[str, Any]) -> Address:
         """The client's address as (family, integer); see the module docstring for the rule."""
         client = scope.get("client")
-        peer = LOCAL_PEER if client is None else parse_address(str(client[0])) or UNKNOWN_PEER
-        if not self.trusted.contains(peer):
+        host = None if client is None else client[0]
+        last_host, peer, trusted = self._last_peer
+        if host != last_host or last_host is None:
+            peer = LOCAL_PEER if host is None else parse_address(str(host)) or UNKNOWN_PEER
+            trusted = self.trusted.contains(peer)
+            self._last_peer = (host, peer, trusted)
+        if not trusted:
             return peer
         return self._forwarded(scope, peer)
 
@@ -153,9 +161,8 @@ class ClientAddressResolver:
         return format_address(self.resolve(scope))
 
     def _forwarded(self, scope: Mapping[str, Any], peer: Address) -> Address:
-        values = [
-            value for name, value in scope.get("headers", ()) if name.lower() == b"x-forwarded-for"
-        ]
+        # ASGI servers give header names in lower case.
+        values = [value for name, value in scope.get("headers", ()) if name == b"x-forwarded-for"]
         if not values:
             return peer
         chain = b",".join(values).decode("latin-1")
