@@ -43,7 +43,7 @@ from snapshot_api import __version__
 from snapshot_api.config import ServeSettings, SettingsError, add_serve_arguments, settings_from
 from snapshot_api.errors import SnapshotError
 from snapshot_api.server.logs import configure_logging
-from snapshot_api.server.protocol import JsonErrorsHttpToolsProtocol
+from snapshot_api.server.protocol import FastJsonHttpProtocol
 from snapshot_api.server.ratelimit import create_shared_state
 from snapshot_api.snapshot import Snapshot
 
@@ -163,7 +163,7 @@ def _log_start(settings: ServeSettings, snapshot: Snapshot, sock: socket.socket)
 
 def _uvicorn_options(settings: ServeSettings) -> dict[str, Any]:
     return {
-        "http": JsonErrorsHttpToolsProtocol,
+        "http": FastJsonHttpProtocol,
         "loop": "uvloop",
         "log_config": None,
         "log_level": settings.log_level,
