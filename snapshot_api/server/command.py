@@ -43,7 +43,8 @@ from snapshot_api import __version__
 from snapshot_api.config import ServeSettings, SettingsError, add_serve_arguments, settings_from
 from snapshot_api.errors import SnapshotError
 from snapshot_api.server.logs import configure_logging
-from snapshot_api.server.protocol import JsonErrorsHttpToolsProtocol
+from snapshot_api.server.protocol import FastJsonHttpProtocol
+from snapshot_api.server.ratelimit import create_shared_state
 from snapshot_api.snapshot import Snapshot
 
 # Not imported here: snapshot_api.server.app (and with it prometheus_client),
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     metrics_dir = tempfile.mkdtemp(prefix="snapshot-api-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
-        with contextlib.closing(sock):
+        with contextlib.closing(sock), create_shared_state(settings):
             _log_start(settings, snapshot, sock)
             if settings.workers == 1:
                 _serve_in_process(settings, snapshot, sock)
@@ -162,13 +163,16 @@ def _log_start(settings: ServeSettings, snapshot: Snapshot, sock: socket.socket)
 
 def _uvicorn_options(settings: ServeSettings) -> dict[str, Any]:
     return {
-        "http": JsonErrorsHttpToolsProtocol,
+        "http": FastJsonHttpProtocol,
         "loop": "uvloop",
         "log_config": None,
         "log_level": settings.log_level,
         "access_log": False,
         "lifespan": "on",
         "server_header": False,
+        # the client address is resolved by snapshot_api.server.client_ip, against
+        # --trusted-proxy; uvicorn's own handling trusts the left-most X-Forwarded-For
+        "proxy_headers": False,
         "backlog": BACKLOG,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,

@@ -272,3 +272,18 @@ def test_a_stalled_body_holds_nothing_up(server: ServerProcess, client: httpx.Cl
         answer = _read_response(stalled, time.monotonic() + 10)
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     assert SHARED_ISRC.encode() in answer
+
+
+def test_expect_100_continue_is_answered_before_the_body(server: ServerProcess) -> None:
+    """An interim answer leaves at once (writes are only coalesced within one loop turn)."""
+    body = b'{"isrcs": ["' + SHARED_ISRC.encode() + b'"]}'
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /batch/lookup HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        interim = sock.recv(1024)
+        assert interim.startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body)
+        answer = _read_response(sock, time.monotonic() + 10)
+    assert answer.startswith(b"HTTP/1.1 200")
