@@ -67,16 +67,18 @@ def _integrity_messages(path: Path, reporter: Reporter) -> list[str]:
                 "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
             )
         ]
-        label = f"integrity_check {path.name}, tables"
-        matching = reporter.progress(label, len(tables), unit="tables", estimate=False)
+        # no percentage: one table (tracks) takes most of the time, so a share of
+        # tables done would mislead; the line names the table being checked
+        matching = reporter.progress(f"integrity_check {path.name}", None, estimate=False)
         try:
             for done, table in enumerate(tables):
-                matching.update(done, note=table)
+                where = f"table {done + 1} of {len(tables)}: {table}"
+                matching.update(0, note=where)
                 rows = longquery.run(
                     connection,
                     f"PRAGMA integrity_check({_quote(table)})",
                     matching,
-                    on_tick=_keep_alive(matching, done, table),
+                    on_tick=_keep_alive(matching, where),
                 )
                 messages += [str(row[0]) for row in rows if row[0] != "ok"]
         except BaseException:
@@ -88,11 +90,11 @@ def _integrity_messages(path: Path, reporter: Reporter) -> list[str]:
     return messages
 
 
-def _keep_alive(progress: Progress, done: int, table: str) -> Callable[[int], None]:
-    """Redraw "table N of M" (and the elapsed time) while one table is checked."""
+def _keep_alive(progress: Progress, where: str) -> Callable[[int], None]:
+    """Redraw "table N of M: name" and the elapsed time while one table is checked."""
 
     def tick(_bytes_read: int) -> None:
-        progress.update(done, note=table)
+        progress.update(0, note=where)
 
     return tick
 
