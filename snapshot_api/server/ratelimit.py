@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -120,9 +120,7 @@ class _Ticket:
         self.retry_after = 0
 
 
-def open_table(
-    settings: ServeSettings, environ: MutableMapping[str, str] | None = None
-) -> BucketTable:
+def open_table(settings: ServeSettings, environ: Mapping[str, str] | None = None) -> BucketTable:
     """The shared table named by `STATE_ENV`, or a private one for a single worker."""
     environ = os.environ if environ is None else environ
     path = environ.get(STATE_ENV)
