@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ServerProcess, start_server
 from handmade import SHARED_ISRC, TRACK
+from server_process import ServerProcess, start_server
 
 from snapshot_api.server.ratelimit_table import shared_memory_dir
 

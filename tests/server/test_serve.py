@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 import uvloop
-from conftest import ROOT, copy_snapshot, start_server
 from handmade import SHARED_ISRC, TRACK, write_dump
+from server_process import ROOT, start_server
+from snapshots import copy_snapshot
 
 from snapshot_api.server.command import listen_socket
 
