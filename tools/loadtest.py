@@ -19,9 +19,8 @@ default). Two kinds of client:
 It reports status counts, connection errors, latencies, the 429 share against
 the share predicted by replaying every client's requests through a token
 bucket on the client side (and how many decisions match), the server's
-resident memory (all its
-processes; their own and file-mapped pages apart) before and after, and
-whether `serve` exited with status 0 on SIGTERM. The exit status is 1 when a
+resident memory (all its processes; their own and file-mapped pages apart)
+before and after, and whether `serve` exited with status 0 on SIGTERM. The exit status is 1 when a
 reliability check fails: any 5xx, any connection error, a polite client
 refused, a greedy client admitted more than its allowance, or an unclean exit.
 Traffic goes to loopback only, and everything stops by itself.
