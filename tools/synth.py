@@ -36,11 +36,9 @@ from snapshot_api.layout import (
     Role,
 )
 from tools.synth_db import DumpWriter, ddl_of
-from tools.synth_files import COLUMNS as FILES_COLUMNS
 from tools.synth_progress import Progress
-from tools.synth_rows import COLUMNS as MAIN_COLUMNS
-from tools.synth_rows import TRACKS_PER_CHUNK, Rows
-from tools.synth_work import ChunkMaker, WorkerFailed, produce
+from tools.synth_rows import TRACKS_PER_CHUNK
+from tools.synth_work import Chunk, ChunkMaker, WorkerFailed, produce
 
 MAX_TRACKS = 300_000_000
 """Upper bound for N: above the real dump's 256M tracks, so any realistic size fits."""
@@ -156,8 +154,7 @@ def synthesize(
     writers: dict[Role, DumpWriter] = {}
     try:
         for role in roles:
-            columns = MAIN_COLUMNS if role is Role.MAIN else FILES_COLUMNS
-            writers[role] = DumpWriter(partials[role], ddl_of(SCHEMA_FILES[role]), columns)
+            writers[role] = DumpWriter(partials[role], ddl_of(SCHEMA_FILES[role]))
         maker = ChunkMaker(tracks, seed, track_files)
         _load(produce(maker, _workers(tracks, workers)), writers, report)
         _finish(writers, finals, with_stats, report)
@@ -206,23 +203,18 @@ def _workers(tracks: int, requested: int | None) -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _load(chunks: Iterator[Rows], writers: dict[Role, DumpWriter], report: Progress) -> None:
-    main = writers[Role.MAIN]
-    files = writers.get(Role.TRACK_FILES)
+def _load(chunks: Iterator[Chunk], writers: dict[Role, DumpWriter], report: Progress) -> None:
     done = 0
     report.step("artists")
-    for rows in chunks:
-        if "tracks" in rows and done == 0:
-            report.step(f"artists done ({main.counts['artists']:,}), now tracks")
+    for chunk in chunks:
+        tracks = chunk[Role.MAIN][1].get("tracks", 0)
+        if tracks and done == 0:
+            report.step(f"{writers[Role.MAIN].counts['artists']:,} artists done, now tracks")
             report.restart()
-        for table, table_rows in rows.items():
-            if table == "track_files":
-                assert files is not None
-                files.insert(table, table_rows)
-            else:
-                main.insert(table, table_rows)
-        if "tracks" in rows:
-            done += len(rows["tracks"])
+        for role, packed in chunk.items():
+            writers[role].append(packed)
+        if tracks:
+            done += tracks
             report.update(done)
 
 
