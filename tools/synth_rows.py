@@ -656,6 +656,10 @@ class Generator:
             images = rows["album_images"]
             at = int(rng.random() * len(images))
             images.insert(at, list(images[at]))
+        # references are documentation only in the real dump: one artist row that is not there
+        missing_artist = self.plan.artists + 1 + int(rng.random() * 1000)
+        rows["track_artists"].append([tracks[int(rng.random() * len(tracks))][0], missing_artist])
+        rows["artist_albums"].append([missing_artist, albums[-1][0], 1, 0, None])
         if not seen.popular_track and not any(row[_T_POP] >= 50 for row in tracks):
             at = int(rng.random() * len(tracks))
             row = tracks[at]
