@@ -42,6 +42,28 @@ CACHE_KIB = 16_384
 Document = dict[str, Any]
 
 
+def _disable_memory_statistics() -> None:
+    """Turn off SQLite's allocation statistics before the first connection.
+
+    With them on (SQLite's default), every allocation takes one process-wide
+    mutex, and threads doing lookups contend on it: measured at 1M tracks,
+    batches of 400 ISRCs on two threads went from 18k to 26-28k items/s with
+    them off (one thread: 16k to 18k). It needs SQLite re-initialised, so it
+    is skipped when the process already has apsw connections of its own.
+    """
+    if apsw.connections():
+        return
+    try:
+        apsw.shutdown()
+        apsw.config(apsw.SQLITE_CONFIG_MEMSTATUS, 0)
+        apsw.initialize()
+    except apsw.Error:
+        apsw.initialize()
+
+
+_disable_memory_statistics()
+
+
 def _read_only_uri(path: Path) -> str:
     return "file:" + quote(str(path.resolve())) + "?mode=ro&immutable=1"
 

@@ -75,11 +75,7 @@ class Reference:
         return doc
 
     def _artists(self, rowids: list[int]) -> list[Doc]:
-        seen: list[int] = []
-        for rowid in rowids:
-            if rowid not in seen:
-                seen.append(rowid)
-        return [doc for doc in (self.artist(r) for r in seen) if doc is not None]
+        return [doc for doc in (self.artist(r) for r in rowids) if doc is not None]
 
     def album(self, rowid: int) -> Doc | None:
         row = self.db.execute(

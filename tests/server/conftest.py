@@ -1,0 +1,54 @@
+"""Real servers for the HTTP tests: `snapshot-api serve` subprocesses on free loopback ports.
+
+Each server is started the way a user starts it (`python -m snapshot_api serve
+DIR --port 0 ...`); the port it got is read from its JSON start-up line, and
+the fixture waits for `/health` before handing it out. Servers are shared per
+session or module; tests that stop or damage a server start their own.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: handmade, prepare
+
+from handmade import write_dump
+from prepare import prepare
+from server_process import SHARED_SERVER_SETTINGS, ServerProcess, start_server
+
+
+@pytest.fixture(scope="session")
+def hand_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-written dump (tests/handmade.py), prepared for serving."""
+    directory = tmp_path_factory.mktemp("hand-snapshot")
+    write_dump(directory)
+    prepare(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def server(hand_snapshot: Path) -> Iterator[ServerProcess]:
+    """The shared server: one worker, `SHARED_SERVER_SETTINGS`."""
+    settings = SHARED_SERVER_SETTINGS
+    process = start_server(
+        hand_snapshot,
+        "--rate",
+        str(settings.rate),
+        "--max-batch-items",
+        str(settings.max_batch_items),
+        "--max-body-bytes",
+        str(settings.max_body_bytes),
+    )
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def client(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        yield http
