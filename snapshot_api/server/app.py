@@ -5,9 +5,8 @@ Middleware, outermost first, and why in this order:
    and the CORS headers. Outermost so it times, records and marks every
    answer, whoever gives it (429s and 500s included).
 2. `PreflightMiddleware`: `OPTIONS` answered before anything else runs.
-3. Rate limiting (`snapshot_api.server.ratelimit`, when present): before the
-   cache, so a 304 is counted like any other request and carries the
-   `RateLimit` fields.
+3. `RateLimitMiddleware` (when `--rate` is not 0): before the cache, so a 304
+   is counted like any other request and carries the `RateLimit` fields.
 4. `ConditionalGetMiddleware`: ETag, Cache-Control, and 304 without a query.
 Inside them, Starlette's exception middleware turns `ApiError`,
 `InvalidIdentifier` and routing errors into JSON errors (`responses.py`).
@@ -39,9 +38,11 @@ from snapshot_api.config import ServeSettings
 from snapshot_api.errors import ApiError, ErrorCode, InvalidIdentifier, SnapshotError
 from snapshot_api.server import metrics
 from snapshot_api.server.caching import CORS_HEADERS, ConditionalGetMiddleware, PreflightMiddleware
+from snapshot_api.server.client_ip import ClientAddressResolver
 from snapshot_api.server.logs import configure_logging
 from snapshot_api.server.observability import RequestContextMiddleware
 from snapshot_api.server.openapi import OpenApi, openapi_routes
+from snapshot_api.server.ratelimit import RateLimitMiddleware
 from snapshot_api.server.responses import (
     api_error_handler,
     error_response,
@@ -100,11 +101,18 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(RequestContextMiddleware, routes=table, headers=CORS_HEADERS),
+            Middleware(
+                RequestContextMiddleware,
+                routes=table,
+                headers=CORS_HEADERS,
+                client_of=ClientAddressResolver(settings.trusted_proxy),
+            ),
             Middleware(PreflightMiddleware, routes=table),
-            # Rate limiting belongs exactly here (see the module docstring):
-            # Middleware(RateLimitMiddleware, settings=settings) from
-            # snapshot_api.server.ratelimit, when settings.rate_limited.
+            *(
+                [Middleware(RateLimitMiddleware, settings=settings)]
+                if settings.rate_limited
+                else []
+            ),
             Middleware(
                 ConditionalGetMiddleware,
                 identity=f"{manifest.snapshot_id}\0{__version__}",

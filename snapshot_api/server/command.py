@@ -167,6 +167,9 @@ def _uvicorn_options(settings: ServeSettings) -> dict[str, Any]:
         "log_config": None,
         "log_level": settings.log_level,
         "access_log": False,
+        # The client address is resolved by our own trusted-proxy rules
+        # (client_ip.py); uvicorn's would rewrite the peer from X-Forwarded-For.
+        "proxy_headers": False,
         "lifespan": "on",
         "server_header": False,
         "backlog": BACKLOG,
@@ -201,6 +204,7 @@ def _serve_in_process(settings: ServeSettings, snapshot: Snapshot, sock: socket.
 
 def _serve_workers(settings: ServeSettings, sock: socket.socket) -> None:
     from snapshot_api.server.app import WORKER_SETTINGS_ENV, encode_settings
+    from snapshot_api.server.ratelimit import create_shared_state
 
     os.environ[WORKER_SETTINGS_ENV] = encode_settings(settings)
     config = uvicorn.Config(
@@ -209,4 +213,7 @@ def _serve_workers(settings: ServeSettings, sock: socket.socket) -> None:
         workers=settings.workers,
         **_uvicorn_options(settings),
     )
-    Multiprocess(config, sockets=[sock]).run()
+    # One bucket table for all workers: a client gets the configured limit
+    # whatever the number of processes (its path reaches them in the environment).
+    with create_shared_state(settings):
+        Multiprocess(config, sockets=[sock]).run()

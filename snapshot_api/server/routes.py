@@ -22,6 +22,7 @@ from snapshot_api.errors import ApiError, ErrorCode, InvalidIdentifier, Snapshot
 from snapshot_api.identifiers import Kind, parse
 from snapshot_api.server import batch, metrics
 from snapshot_api.server.body import read_body, require_json
+from snapshot_api.server.ratelimit import charge_batch_items
 from snapshot_api.server.responses import NO_STORE, JSONBytes, json_response
 from snapshot_api.snapshot import Snapshot
 
@@ -136,6 +137,7 @@ def batch_route(snapshot: Snapshot, *, max_items: int, max_body_bytes: int) -> R
         require_json(request)
         body = await read_body(request, max_body_bytes)
         wanted = batch.parse_request(body, max_items)
+        charge_batch_items(request.scope, sum(len(values) for values in wanted.values()))
         result = batch.answer(snapshot, wanted)
         metrics.observe_batch(result.items)
         for kind, tally in result.tallies.items():
