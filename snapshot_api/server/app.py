@@ -18,6 +18,7 @@ reads the settings `serve` left in the environment.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import fields
@@ -32,6 +33,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from uvicorn.config import STARTUP_FAILURE
 
 from snapshot_api import __version__
 from snapshot_api.config import ServeSettings
@@ -162,10 +164,19 @@ def decode_settings(text: str) -> ServeSettings:
 
 
 def worker_app() -> Starlette:
-    """uvicorn's app factory in each worker process (`serve --workers N`)."""
+    """uvicorn's app factory in each worker process (`serve --workers N`).
+
+    A worker that cannot open the snapshot (removed since `serve` checked it)
+    exits with uvicorn's start-up failure status, which makes the supervisor
+    stop instead of restarting it forever.
+    """
     settings = decode_settings(os.environ[WORKER_SETTINGS_ENV])
     configure_logging(settings.log_level)
     assert settings.snapshot_dir is not None, "serve resolves the directory before workers start"
-    snapshot = Snapshot.open(settings.snapshot_dir)
+    try:
+        snapshot = Snapshot.open(settings.snapshot_dir)
+    except SnapshotError as exc:
+        _log.error("worker cannot open the snapshot", error=str(exc), pid=os.getpid())
+        sys.exit(STARTUP_FAILURE)
     _log.info("worker started", pid=os.getpid(), snapshot_id=snapshot.snapshot_id)
     return create_app(settings, snapshot, owns_snapshot=True)

@@ -37,6 +37,7 @@ from typing import Any
 
 import structlog
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from snapshot_api import __version__
@@ -132,8 +133,9 @@ def run(args: argparse.Namespace) -> int:
             if settings.workers == 1:
                 _serve_in_process(settings, snapshot, sock)
             else:
-                snapshot.close()
-                _serve_workers(settings, sock)
+                snapshot.close()  # each worker opens its own
+                if not _serve_workers(settings, sock):
+                    return _fail("a worker process could not start (see the log); stopped")
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     _log.info("stopped", pid=os.getpid())
@@ -202,7 +204,8 @@ def _serve_in_process(settings: ServeSettings, snapshot: Snapshot, sock: socket.
     QuietExitServer(uvicorn.Config(app, **_uvicorn_options(settings))).run(sockets=[sock])
 
 
-def _serve_workers(settings: ServeSettings, sock: socket.socket) -> None:
+def _serve_workers(settings: ServeSettings, sock: socket.socket) -> bool:
+    """Run the workers until SIGTERM; False when one failed to start (and all stopped)."""
     from snapshot_api.server.app import WORKER_SETTINGS_ENV, encode_settings
     from snapshot_api.server.ratelimit import create_shared_state
 
@@ -215,5 +218,7 @@ def _serve_workers(settings: ServeSettings, sock: socket.socket) -> None:
     )
     # One bucket table for all workers: a client gets the configured limit
     # whatever the number of processes (its path reaches them in the environment).
+    supervisor = Multiprocess(config, sockets=[sock])
     with create_shared_state(settings):
-        Multiprocess(config, sockets=[sock]).run()
+        supervisor.run()
+    return all(process.exitcode != STARTUP_FAILURE for process in supervisor.processes)
