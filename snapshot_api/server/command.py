@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import importlib
 import os
 import shutil
 import signal
@@ -45,6 +44,7 @@ from snapshot_api.config import ServeSettings, SettingsError, add_serve_argument
 from snapshot_api.errors import SnapshotError
 from snapshot_api.server.logs import configure_logging
 from snapshot_api.server.protocol import FastJsonHttpProtocol
+from snapshot_api.server.ratelimit import create_shared_state
 from snapshot_api.snapshot import Snapshot
 
 # Not imported here: snapshot_api.server.app (and with it prometheus_client),
@@ -97,9 +97,10 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 
 def _sample_directory() -> Path:
-    """The built-in sample snapshot, made on first use by `tools.sample.ensure_sample`."""
-    sample = importlib.import_module("tools.sample")
-    return Path(sample.ensure_sample())
+    """The built-in sample snapshot, made on first use (a few seconds) in the user's cache."""
+    from tools.sample import ensure_sample  # the synthesiser and builder load only when needed
+
+    return ensure_sample()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,8 +112,8 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     try:
         directory = settings.snapshot_dir or _sample_directory()
-    except (ImportError, OSError, SnapshotError) as exc:
-        return _fail(f"cannot prepare the sample snapshot: {exc}")
+    except SnapshotError as exc:
+        return _fail(str(exc))
     settings = dataclasses.replace(settings, snapshot_dir=directory.resolve())
     try:
         snapshot = Snapshot.open(directory)
@@ -128,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     metrics_dir = tempfile.mkdtemp(prefix="snapshot-api-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
-        with contextlib.closing(sock):
+        with contextlib.closing(sock), create_shared_state(settings):
             _log_start(settings, snapshot, sock)
             if settings.workers == 1:
                 _serve_in_process(settings, snapshot, sock)
@@ -169,11 +170,11 @@ def _uvicorn_options(settings: ServeSettings) -> dict[str, Any]:
         "log_config": None,
         "log_level": settings.log_level,
         "access_log": False,
-        # The client address is resolved by our own trusted-proxy rules
-        # (client_ip.py); uvicorn's would rewrite the peer from X-Forwarded-For.
-        "proxy_headers": False,
         "lifespan": "on",
         "server_header": False,
+        # the client address is resolved by snapshot_api.server.client_ip, against
+        # --trusted-proxy; uvicorn's own handling trusts the left-most X-Forwarded-For
+        "proxy_headers": False,
         "backlog": BACKLOG,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
@@ -207,7 +208,6 @@ def _serve_in_process(settings: ServeSettings, snapshot: Snapshot, sock: socket.
 def _serve_workers(settings: ServeSettings, sock: socket.socket) -> bool:
     """Run the workers until SIGTERM; False when one failed to start (and all stopped)."""
     from snapshot_api.server.app import WORKER_SETTINGS_ENV, encode_settings
-    from snapshot_api.server.ratelimit import create_shared_state
 
     os.environ[WORKER_SETTINGS_ENV] = encode_settings(settings)
     config = uvicorn.Config(
@@ -216,9 +216,6 @@ def _serve_workers(settings: ServeSettings, sock: socket.socket) -> bool:
         workers=settings.workers,
         **_uvicorn_options(settings),
     )
-    # One bucket table for all workers: a client gets the configured limit
-    # whatever the number of processes (its path reaches them in the environment).
     supervisor = Multiprocess(config, sockets=[sock])
-    with create_shared_state(settings):
-        supervisor.run()
+    supervisor.run()
     return all(process.exitcode != STARTUP_FAILURE for process in supervisor.processes)

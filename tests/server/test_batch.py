@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from conftest import ServerProcess
 from handmade import ALBUM, ARTIST, LONELY_ISRC, SHARED_ISRC, TRACK
+from server_process import ServerProcess
 
 from snapshot_api import Snapshot
 

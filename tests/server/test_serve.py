@@ -16,8 +16,9 @@ import httpx
 import pytest
 import structlog
 import uvloop
-from conftest import ROOT, copy_snapshot, start_server
 from handmade import SHARED_ISRC, TRACK, write_dump
+from server_process import ROOT, start_server
+from snapshots import copy_snapshot
 
 from snapshot_api.server.command import listen_socket
 
@@ -256,3 +257,26 @@ def test_a_worker_that_cannot_open_the_snapshot_fails_start_up(
         for name, previous in handlers.items():
             logging.getLogger(name).handlers = previous
     assert exit_info.value.code == STARTUP_FAILURE
+
+
+def test_without_a_directory_the_sample_snapshot_is_made_once_and_served(tmp_path: Path) -> None:
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first = start_server(None, "--rate", "0", env=env)
+    try:
+        health = httpx.get(first.url + "/health").json()
+        (serving,) = first.events("serving")
+        assert serving["directory"].startswith(str(tmp_path / "cache" / "snapshot-api"))
+        assert 1000 <= health["counts"]["tracks"] <= 5000
+        tracks = httpx.post(first.url + "/batch/lookup", json={"isrcs": ["ZZ0000000000"]}).json()[
+            "not_found"
+        ]["isrcs"]
+        assert tracks == ["ZZ0000000000"]
+    finally:
+        assert first.stop() == 0
+    assert "making the sample" in first.read_stderr()
+    again = start_server(None, "--rate", "0", env=env)
+    try:
+        assert httpx.get(again.url + "/health").json() == health, "same sample"
+    finally:
+        assert again.stop() == 0
+    assert "making the sample" not in again.read_stderr(), "not made twice"
