@@ -17,6 +17,7 @@ reads the settings `serve` left in the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -70,7 +71,13 @@ def is_cacheable(path: str) -> bool:
 
 async def _unavailable_handler(request: Request, exc: Exception) -> Response:
     """The snapshot failed under a request (file damaged or removed): 503, never 500."""
-    _log.error("snapshot error", error=str(exc), path=request.url.path, exc_info=exc)
+    _log.error(
+        "snapshot error",
+        error=str(exc),
+        path=request.url.path,
+        request_id=request.scope.get("state", {}).get("request_id"),
+        exc_info=exc,
+    )
     return error_response(
         ApiError(ErrorCode.NOT_READY, "the snapshot is not answering; see /ready")
     )
@@ -152,8 +159,6 @@ def encode_settings(settings: ServeSettings) -> str:
 
 
 def decode_settings(text: str) -> ServeSettings:
-    import ipaddress
-
     values: dict[str, Any] = orjson.loads(text)
     values["trusted_proxy"] = tuple(
         ipaddress.ip_network(cidr, strict=False) for cidr in values["trusted_proxy"]

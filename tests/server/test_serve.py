@@ -280,3 +280,24 @@ def test_without_a_directory_the_sample_snapshot_is_made_once_and_served(tmp_pat
     finally:
         assert again.stop() == 0
     assert "making the sample" not in again.read_stderr(), "not made twice"
+
+
+def test_a_file_damaged_in_place_gives_503_not_500(hand_snapshot: Path, tmp_path: Path) -> None:
+    directory = copy_snapshot(hand_snapshot, tmp_path / "snapshot")
+    server = start_server(directory, "--rate", "0")
+    try:
+        path = f"/lookup/isrc/{SHARED_ISRC}"
+        assert httpx.get(server.url + path).status_code == 200
+        main = directory / "spotify_clean.sqlite3"
+        with main.open("r+b") as damaged:  # same size, same inode: pages overwritten
+            damaged.seek(4096)
+            damaged.write(bytes(range(256)) * ((main.stat().st_size - 4096) // 256))
+        response = httpx.get(server.url + path, headers={"x-request-id": "damaged-1"})
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "not_ready"
+        assert "malformed" not in response.text, "details stay in the log"
+        logged = server.wait_for(lambda line: line.get("event") == "snapshot error")
+        assert logged["request_id"] == "damaged-1"
+        assert httpx.get(server.url + "/ready").status_code == 503
+    finally:
+        assert server.stop() == 0
