@@ -164,6 +164,18 @@ def test_trusted_proxy_chain_gives_the_right_most_untrusted_address(
         assert response.json() == {"client": "203.0.113.78"}
 
 
+def test_ipv6_clients_are_keyed_by_their_64(slow: RunningServer) -> None:
+    def get(address: str) -> httpx.Response:
+        return httpx.get(slow.url + "/thing", headers={"x-forwarded-for": address})
+
+    assert [get(f"2001:db8:1:2::{n}").status_code for n in range(1, 5)] == [200] * 4
+    refused = get("2001:db8:1:2:ffff:ffff:ffff:9")  # same /64: same bucket
+    assert refused.status_code == 429
+    assert "2001:db8:1:2::/64" in refused.json()["error"]["message"]
+    assert get("2001:db8:1:3::1").status_code == 200, "the next /64 is another client"
+    assert get("[2001:db8:1:4::1]:443").status_code == 200
+
+
 def test_limiting_off_means_no_fields_and_no_refusals() -> None:
     with RunningServer("--rate", "0") as server, httpx.Client(base_url=server.url) as client:
         for _ in range(50):
