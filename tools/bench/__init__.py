@@ -17,6 +17,7 @@ and `http` (load over HTTP), `profiling` (py-spy), `targets` and `report`.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shlex
 import sys
 import time
@@ -149,13 +150,10 @@ def _say(message: str) -> None:
 
 def _check_tools(plan: Plan) -> None:
     wrk.wrk_binary()
-    if plan.peer:
-        try:
-            import datasette  # type: ignore[import-untyped]  # noqa: F401
-        except ImportError:
-            raise BenchError(
-                "Datasette is not installed: pip install '.[bench]' (or run with --no-peer)"
-            ) from None
+    if plan.peer and importlib.util.find_spec("datasette") is None:
+        raise BenchError(
+            "Datasette is not installed: pip install '.[bench]' (or run with --no-peer)"
+        )
 
 
 def measure(plan: Plan, command: str) -> Results:
@@ -198,14 +196,19 @@ def measure(plan: Plan, command: str) -> Results:
         )
     if plan.cold:
         info = results.snapshots[plan.largest]
-        _say(f"cold cache on {plan.largest:,} tracks (dropping the page cache)")
-        fresh = keys.sample(info.directory, plan.cold_items * 2, plan.seed + 1, [Kind.ISRC])
+        _say(f"cold cache on {plan.largest:,} tracks (evicting it from the page cache)")
+        fresh = keys.sample(info.directory, plan.cold_items, plan.seed + 1, [Kind.ISRC])
         results.cold = inprocess.measure_cold(
-            info.directory, plan.largest, fresh.of(Kind.ISRC), max(plan.batch_sizes)
+            info.directory,
+            plan.largest,
+            fresh.of(Kind.ISRC),
+            max(plan.batch_sizes),
+            whole_machine=plan.cold_whole_machine,
         )
     for figures in results.http.values():
         results.notes += figures.problems
     results.seconds = time.perf_counter() - started
+    results.load_at_end = machine.load_average()
     return results
 
 

@@ -20,6 +20,7 @@ class Machine:
     sqlite: str
     versions: dict[str, str]
     wrk: str
+    load: str
 
     def lines(self) -> list[str]:
         packages = ", ".join(f"{name} {version}" for name, version in self.versions.items())
@@ -84,4 +85,10 @@ def describe() -> Machine:
             name: _version(name) for name in ("apsw", "starlette", "uvicorn", "orjson", "datasette")
         },
         wrk=wrk_version(),
+        load=load_average(),
     )
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"

@@ -41,8 +41,10 @@ class Plan:
     """Size of the extra snapshot carrying sqlite_stat1/stat4 (None: skipped)."""
     zst_size: int | None = None
     """Size whose compressed copy is built to time decompression (None: skipped)."""
-    cold: bool = False
-    """Drop the page cache (root only) and measure cold lookups on the largest size."""
+    cold: bool = True
+    """Measure cold lookups on the largest size after evicting it from the page cache."""
+    cold_whole_machine: bool = False
+    """Evict with drop_caches (the whole machine, root only) rather than per file."""
     peer: bool = True
     profile: bool = True
     cold_items: int = 2_000
@@ -72,6 +74,7 @@ def full_plan(data_dir: Path, output: Path, sizes: tuple[int, ...], *, cold: boo
         stats_size=max(ordered),
         zst_size=min(ordered),
         cold=cold,
+        cold_whole_machine=True,
     )
 
 
@@ -90,5 +93,5 @@ def quick_plan(data_dir: Path, output: Path) -> Plan:
         startup_runs=1,
         stats_size=5_000,
         zst_size=5_000,
-        cold=False,
+        cold_items=1_000,
     )

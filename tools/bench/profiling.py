@@ -24,16 +24,18 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("snapshot_api/snapshot.py", "library glue (snapshot)"),
     ("snapshot_api/server", "our HTTP layer (routes, middleware)"),
     ("snapshot_api/", "other snapshot_api"),
-    ("/starlette/", "Starlette"),
-    ("/uvicorn/", "uvicorn (HTTP protocol)"),
-    ("/h11/", "uvicorn (HTTP protocol)"),
-    ("/httptools/", "uvicorn (HTTP protocol)"),
-    ("/asyncio/", "asyncio event loop"),
+    ("starlette/", "Starlette"),
+    ("uvicorn/", "uvicorn (HTTP protocol, socket writes)"),
+    ("h11/", "uvicorn (HTTP protocol, socket writes)"),
+    ("httptools/", "uvicorn (HTTP protocol, socket writes)"),
+    ("asyncio/", "asyncio event loop"),
     ("selectors.py", "asyncio event loop"),
-    ("/structlog/", "logging"),
-    ("/logging/", "logging"),
-    ("/orjson", "orjson"),
+    ("structlog/", "logging"),
+    ("logging/", "logging"),
+    ("prometheus_client/", "metrics"),
+    ("orjson", "orjson"),
 )
+"""Leaf frame file → area, first match wins (py-spy prints paths relative to sys.path)."""
 
 
 @dataclass(frozen=True, slots=True)

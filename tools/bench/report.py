@@ -7,6 +7,7 @@ the exact commands at the top and compare.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from snapshot_api.identifiers import Kind
@@ -82,13 +83,20 @@ def render(results: Results) -> str:
 
 
 def _machine(results: Results) -> list[str]:
-    return ["## Machine", "", *results.machine.lines(), ""]
+    return [
+        "## Machine",
+        "",
+        *results.machine.lines(),
+        f"- Load average (1, 5, 15 min) at the start: {results.machine.load}; at the end: "
+        f"{results.load_at_end} (the machine is shared: other work skews figures)",
+        "",
+    ]
 
 
 def _commands(results: Results) -> list[str]:
     plan = results.plan
     size = plan.largest
-    directory = f"{plan.data_dir}/synth-{size}-seed{plan.seed}"
+    directory = plan.data_dir / f"synth-{size}-seed{plan.seed}"
     return [
         "## Commands",
         "",
@@ -105,7 +113,7 @@ def _commands(results: Results) -> list[str]:
         "# via tools.bench.steps, timed",
         f"snapshot-api build {directory} --force   # via tools.bench.steps, timed",
         f"snapshot-api verify {directory} --json",
-        " ".join(servers.ours_argv(plan.data_dir / directory.split("/")[-1], 8080, 1)),
+        " ".join(servers.ours_argv(directory, 8080, 1)).replace(sys.executable, "python"),
         f"python -m datasette serve -i {directory}/spotify_clean.sqlite3 "
         "--metadata datasette.json --host 127.0.0.1 --port 8081",
         f"wrk --threads=1 --connections=C --duration={plan.wrk_seconds}s --timeout=10s "
@@ -338,13 +346,11 @@ def _cold(results: Results) -> list[str]:
     lines = ["## Cold cache", ""]
     cold = results.cold
     if cold is None:
-        return [*lines, "Not measured in this run (quick mode, or `--no-cold`).", ""]
-    if isinstance(cold, str):
-        return [*lines, f"Not measured: {cold}.", ""]
+        return [*lines, "Not measured in this run (`--no-cold`).", ""]
     lines += [
         f"`lookup_json` on the {cold.tracks:,}-track snapshot, one pass over {cold.items:,} "
-        "ISRCs never looked up before, each pass right after `echo 3 > /proc/sys/vm/drop_caches` "
-        "and a fresh `Snapshot.open`; then the same keys again, warm.",
+        f"ISRCs never looked up before, each pass right after evicting the page cache with "
+        f"{cold.method} and a fresh `Snapshot.open`; then the same keys again, warm.",
         "",
     ]
     return lines + table(

@@ -23,6 +23,7 @@ class Results:
     decompression: Decompression | None = None
     inprocess: dict[int, InProcessFigures] = field(default_factory=dict)
     stats_inprocess: InProcessFigures | None = None
-    cold: ColdFigures | str | None = None
+    cold: ColdFigures | None = None
     http: dict[int, HttpFigures] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    load_at_end: str = ""
