@@ -27,7 +27,7 @@ from pathlib import Path
 from snapshot_api.identifiers import Kind
 from tools.bench import http, inprocess, keys, machine, profiling, report, snapshots, wrk
 from tools.bench.plan import Plan, full_plan, quick_plan
-from tools.bench.processes import BenchError, sigterm_as_interrupt
+from tools.bench.processes import PYTHON, BenchError, sigterm_as_interrupt
 from tools.bench.results import Results
 from tools.bench.targets import check
 
@@ -187,6 +187,20 @@ def measure(plan: Plan, command: str) -> Results:
                 sampled.of(Kind.ISRC),
                 profile=plan.profile and size == max(plan.http_sizes),
             )
+    if plan.profile:
+        info = results.snapshots[plan.largest]
+        batch = max(plan.batch_sizes)
+        _say(f"profiling lookup_json, batches of {batch} ISRCs, {plan.largest:,} tracks")
+        seconds = 2 if plan.quick else 10
+        argv = [PYTHON, "-m", "tools.bench.steps", "loop", str(info.directory),
+                "--batch", str(batch), "--seconds", str(seconds + 5)]  # fmt: skip
+        results.inprocess_profile = profiling.record_command(
+            argv,
+            seconds,
+            plan.data_dir / "logs" / f"profile-inprocess-{plan.largest}.txt",
+            f"in-process lookup_json, batches of {batch} ISRCs, {plan.largest:,} tracks "
+            "(py-spy --native: inside SQLite)",
+        )
     if results.stats_snapshot is not None:
         info = results.stats_snapshot
         _say(f"in-process lookups on {info.tracks:,} tracks with sqlite_stat1/4")

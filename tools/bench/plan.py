@@ -87,7 +87,7 @@ def quick_plan(data_dir: Path, output: Path) -> Plan:
         sizes=(5_000, 20_000),
         http_sizes=(20_000,),
         repeats=1,
-        inprocess_seconds=0.25,
+        inprocess_seconds=0.15,
         wrk_seconds=1,
         sample_keys=2_000,
         startup_runs=1,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.bench.processes import Background, BenchError
+from tools.bench.processes import Background, BenchError, run_measured
 
 AREAS: tuple[tuple[str, str], ...] = (
     ("snapshot_api/documents.py", "SQLite: probes + JSON rendering (documents)"),
@@ -53,7 +53,72 @@ def py_spy() -> str | None:
     return shutil.which("py-spy")
 
 
+NATIVE_AREAS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        (
+            "sqlite3Btree",
+            "btree",
+            "moveTo",
+            "getPage",
+            "pcache",
+            "sqlite3Pager",
+            "pager",
+            "sqlite3Get",
+            "sqlite3VdbeRecord",
+            "sqlite3VdbeIdx",
+            "sqlite3VdbeFinishMoveto",
+        ),
+        "SQLite b-tree: index probes and row reads",
+    ),
+    (
+        (
+            "json",
+            "substr",
+            "concat",
+            "groupConcat",
+            "quote",
+            "iif",
+            "sqlite3VdbeMemGrow",
+            "vdbeMemAddTerminator",
+            "sqlite3Str",
+            "setResultStr",
+            "sqlite3VdbeMemSetStr",
+            "sqlite3_result",
+        ),
+        "SQLite JSON and string building",
+    ),
+    (
+        ("sqlite3VdbeExec", "sqlite3Vdbe", "vdbe", "sqlite3VdbeFreeCursor", "sqlite3_step"),
+        "SQLite statement execution (VDBE)",
+    ),
+    (
+        (
+            "malloc",
+            "free",
+            "brk",
+            "realloc",
+            "sqlite3Mem",
+            "sqlite3Malloc",
+            "sqlite3_free",
+            "pymalloc",
+            "_int_",
+        ),
+        "memory allocation",
+    ),
+    (("unicode_", "PyUnicode"), "Python str ⇄ UTF-8 (results to str, str to bytes)"),
+    (("APSWCursor", "convert_value", "APSW"), "apsw: rows to Python objects"),
+    (("0x",), "libc internals (memcpy and the like, unsymbolised)"),
+)
+"""Native leaf function name prefix → area, for `py-spy --native` profiles."""
+
+
 def _area(frame: str) -> str:
+    if ".py" not in frame.split(" (", 1)[-1]:
+        name = frame.split(" (", 1)[0]
+        for prefixes, area in NATIVE_AREAS:
+            if any(name.startswith(prefix) for prefix in prefixes):
+                return area
+        return "other native code"
     for marker, area in AREAS:
         if marker in frame:
             return area
@@ -66,6 +131,8 @@ def _function(frame: str) -> str:
     path = where.rstrip(")").rsplit(":", 1)[0]
     parts = path.split("/")
     short = "/".join(parts[-2:]) if len(parts) > 1 else path
+    if short.startswith("__init__.cpython") and short.endswith(".so"):
+        short = "apsw + SQLite"
     return f"{name} ({short})"
 
 
@@ -93,6 +160,42 @@ def summarise(label: str, raw: str, top: int = 8) -> Profile:
         [(area, count / total) for area, count in areas.most_common()],
         [(name, count / total) for name, count in functions.most_common(top)],
     )
+
+
+def record_command(argv: list[str], seconds: int, out: Path, label: str) -> Profile:
+    """Start `argv` (it prints a line `warm` when ready, then works for at least `seconds`
+    more) and sample it with `py-spy --native` for `seconds` from that line on."""
+    binary = py_spy()
+    if binary is None:
+        raise BenchError("py-spy is not installed (pip install py-spy)")
+    out.unlink(missing_ok=True)
+    log = out.with_suffix(".target.log")
+    log.unlink(missing_ok=True)
+    with Background(argv, log=log) as target:
+        deadline = time.monotonic() + 300
+        while "warm" not in (log.read_text(errors="replace") if log.exists() else ""):
+            if not target.alive() or time.monotonic() > deadline:
+                raise BenchError(f"profiling target did not get ready: {target.log_tail()}")
+            time.sleep(0.1)
+        command = [
+            binary,
+            "record",
+            "--pid",
+            str(target.pid),
+            "--native",
+            "--rate",
+            "100",
+            "--duration",
+            str(seconds),
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+        ]
+        run_measured(
+            command, log=out.with_suffix(".log"), timeout=seconds + 120, show_progress=False
+        )
+    return summarise(label, out.read_text(errors="replace"))
 
 
 def record(pid: int, seconds: int, out: Path, label: str, load: Callable[[], object]) -> Profile:

@@ -14,6 +14,7 @@ from snapshot_api.identifiers import Kind
 from tools.bench import servers
 from tools.bench.http import OURS, PEER
 from tools.bench.inprocess import InProcessFigures, modes
+from tools.bench.profiling import Profile
 from tools.bench.results import Results
 from tools.bench.servers import Memory
 from tools.bench.stats import Summary, number, ratio, spread
@@ -566,23 +567,40 @@ def _startup(results: Results) -> list[str]:
     )
 
 
+def _profile_lines(profile: Profile) -> list[str]:
+    shares = dict(profile.areas)
+    database = sum(share for area, share in shares.items() if area.startswith("SQLite"))
+    lines = [
+        f"### {profile.label}",
+        "",
+        f"{profile.samples:,} samples; {database:.0%} of them in SQLite's own work "
+        f"(the rest, {1 - database:.0%}, is everything around it).",
+        "",
+    ]
+    lines += table(["area", "share"], [[area, f"{share:.0%}"] for area, share in profile.areas])
+    lines += table(
+        ["function (own time)", "share"],
+        [[f"`{name}`", f"{share:.0%}"] for name, share in profile.top],
+    )
+    return lines
+
+
 def _profiles(results: Results) -> list[str]:
     lines = [
         "## Where the time goes",
         "",
-        "py-spy samples (200 Hz) of our server, 1 worker, under wrk load on the largest "
-        "HTTP size. Time inside C code (SQLite through apsw) is charged to the calling Python "
-        "frame: *SQLite: probes + JSON rendering* is the database work proper; everything else "
-        "is the cost of HTTP and Python around it.",
+        "py-spy samples. In-process, with `--native`, so time inside SQLite is split into its "
+        "own functions (b-tree probes vs JSON/string building vs allocation). Over HTTP, our "
+        "server (1 worker) under wrk load on the largest HTTP size, Python frames only: time in "
+        "C (SQLite through apsw) is charged to the calling frame, so *SQLite: probes + JSON "
+        "rendering* is the database work and the rest is HTTP and Python around it.",
         "",
     ]
     profiles = [p for http in results.http.values() for p in http.profiles]
+    if results.inprocess_profile is not None:
+        profiles.insert(0, results.inprocess_profile)
     if not profiles:
         return [*lines, "Not measured in this run (py-spy missing or `--no-profile`).", ""]
     for profile in profiles:
-        lines += [f"### {profile.label} ({profile.samples:,} samples)", ""]
-        lines += table(["area", "share"], [[a, f"{s:.0%}"] for a, s in profile.areas])
-        lines += table(
-            ["function (own time)", "share"], [[f"`{f}`", f"{s:.0%}"] for f, s in profile.top]
-        )
+        lines += _profile_lines(profile)
     return lines

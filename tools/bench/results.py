@@ -8,6 +8,7 @@ from tools.bench.http import HttpFigures
 from tools.bench.inprocess import ColdFigures, InProcessFigures
 from tools.bench.machine import Machine
 from tools.bench.plan import Plan
+from tools.bench.profiling import Profile
 from tools.bench.snapshots import Decompression, SnapshotInfo
 
 
@@ -24,6 +25,7 @@ class Results:
     inprocess: dict[int, InProcessFigures] = field(default_factory=dict)
     stats_inprocess: InProcessFigures | None = None
     cold: ColdFigures | None = None
+    inprocess_profile: Profile | None = None
     http: dict[int, HttpFigures] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     load_at_end: str = ""

@@ -1,9 +1,10 @@
-"""`python -m tools.bench.steps STEP ...`: one snapshot tool step in its own process.
+"""`python -m tools.bench.steps STEP ...`: one step of the benchmark in its own process.
 
 The benchmark runs synth and build through here rather than in its own
 process so each step's peak RSS is its own (measured with `os.wait4` by the
 parent), and so the build's own timings (decompression MB/s, albums pass rows
-per second) come back as one JSON line on stdout.
+per second) come back as one JSON line on stdout. `loop` runs lookups for a
+while in a process of its own, for py-spy to sample down into SQLite's C code.
 """
 
 from __future__ import annotations
@@ -41,6 +42,32 @@ def _build(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def _loop(args: argparse.Namespace) -> dict[str, object]:
+    """`lookup_json` of one kind in batches for `seconds` (a target for py-spy --native)."""
+    import time
+
+    from snapshot_api import Snapshot
+    from snapshot_api.identifiers import Kind
+    from tools.bench.keys import sample
+    from tools.bench.throughput import batches
+
+    kind = Kind(args.kind)
+    chunks = batches(sample(Path(args.directory), 20_000, 0, [kind]).of(kind), args.batch)
+    done = 0
+    with Snapshot.open(args.directory) as snapshot:
+        for chunk in chunks:
+            snapshot.lookup_json(kind, chunk)
+        sys.stdout.write("warm\n")  # the profiler attaches now, past start-up and sampling
+        sys.stdout.flush()
+        started = time.perf_counter()
+        while time.perf_counter() - started < args.seconds:
+            for chunk in chunks:
+                snapshot.lookup_json(kind, chunk)
+                done += len(chunk)
+        elapsed = time.perf_counter() - started
+    return {"items_per_second": done / elapsed}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench.steps")
     sub = parser.add_subparsers(dest="step", required=True)
@@ -52,8 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     build = sub.add_parser("build")
     build.add_argument("directory")
     build.add_argument("--quiet", action="store_true")
+    loop = sub.add_parser("loop")
+    loop.add_argument("directory")
+    loop.add_argument("--kind", default="isrc")
+    loop.add_argument("--batch", type=int, default=400)
+    loop.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args(argv)
-    result = _synth(args) if args.step == "synth" else _build(args)
+    steps = {"synth": _synth, "build": _build, "loop": _loop}
+    result = steps[args.step](args)
     sys.stdout.buffer.write(orjson.dumps(result) + b"\n")
     return 0
 
