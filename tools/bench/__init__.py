@@ -27,7 +27,7 @@ from pathlib import Path
 from snapshot_api.identifiers import Kind
 from tools.bench import http, inprocess, keys, machine, profiling, report, snapshots, wrk
 from tools.bench.plan import Plan, full_plan, quick_plan
-from tools.bench.processes import PYTHON, BenchError, sigterm_as_interrupt
+from tools.bench.processes import PYTHON, BenchError, say, sigterm_as_interrupt
 from tools.bench.results import Results
 from tools.bench.targets import check
 
@@ -144,10 +144,6 @@ def command_line(args: argparse.Namespace) -> str:
     return shlex.join(parts)
 
 
-def _say(message: str) -> None:
-    print(f"bench: {message}", flush=True)
-
-
 def _check_tools(plan: Plan) -> None:
     wrk.wrk_binary()
     if plan.peer and importlib.util.find_spec("datasette") is None:
@@ -177,7 +173,7 @@ def measure(plan: Plan, command: str) -> Results:
     for size in plan.sizes:
         info = results.snapshots[size]
         sampled = keys.sample(info.directory, plan.sample_keys, plan.seed)
-        _say(f"in-process lookups and floor on {size:,} tracks")
+        say(f"in-process lookups and floor on {size:,} tracks")
         results.inprocess[size] = inprocess.measure(plan, info.directory, size, sampled)
         if size in plan.http_sizes:
             results.http[size] = http.measure(
@@ -190,7 +186,7 @@ def measure(plan: Plan, command: str) -> Results:
     if plan.profile:
         info = results.snapshots[plan.largest]
         batch = max(plan.batch_sizes)
-        _say(f"profiling lookup_json, batches of {batch} ISRCs, {plan.largest:,} tracks")
+        say(f"profiling lookup_json, batches of {batch} ISRCs, {plan.largest:,} tracks")
         seconds = 2 if plan.quick else 10
         argv = [PYTHON, "-m", "tools.bench.steps", "loop", str(info.directory),
                 "--batch", str(batch), "--seconds", str(seconds + 5)]  # fmt: skip
@@ -203,14 +199,14 @@ def measure(plan: Plan, command: str) -> Results:
         )
     if results.stats_snapshot is not None:
         info = results.stats_snapshot
-        _say(f"in-process lookups on {info.tracks:,} tracks with sqlite_stat1/4")
+        say(f"in-process lookups on {info.tracks:,} tracks with sqlite_stat1/4")
         sampled = keys.sample(info.directory, plan.sample_keys, plan.seed, [Kind.ISRC])
         results.stats_inprocess = inprocess.measure(
             plan, info.directory, info.tracks, sampled, with_floor=False, kinds=[Kind.ISRC]
         )
     if plan.cold:
         info = results.snapshots[plan.largest]
-        _say(f"cold cache on {plan.largest:,} tracks (evicting it from the page cache)")
+        say(f"cold cache on {plan.largest:,} tracks (evicting it from the page cache)")
         fresh = keys.sample(info.directory, plan.cold_items, plan.seed + 1, [Kind.ISRC])
         results.cold = inprocess.measure_cold(
             info.directory,
@@ -243,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"snapshot-api bench: {exc}", file=sys.stderr)
         return 1
     write_report(results, plan.output)
-    _say(f"report written to {plan.output}")
+    say(f"report written to {plan.output}")
     for target in check(results):
-        _say(f"{target.verdict:>12}  {target.name}: {target.measured} (goal {target.goal})")
+        say(f"{target.verdict:>12}  {target.name}: {target.measured} (goal {target.goal})")
     return 0

@@ -18,7 +18,7 @@ import orjson
 
 from tools.bench import profiling, servers, wrk
 from tools.bench.plan import Plan
-from tools.bench.processes import BenchError, http_get, http_post
+from tools.bench.processes import BenchError, http_get, http_post, say
 from tools.bench.profiling import Profile
 from tools.bench.servers import Memory, Running
 from tools.bench.stats import Summary
@@ -135,7 +135,7 @@ def measure(
         )
     seconds = plan.wrk_seconds
 
-    _print(f"HTTP on {tracks:,} tracks: wrk ceiling")
+    say(f"HTTP on {tracks:,} tracks: wrk ceiling")
     with servers.trivial(logs) as trivial:
         figures.ceiling_name = trivial.name
         for connections in plan.concurrencies:
@@ -146,7 +146,7 @@ def measure(
                 )
             figures.ceiling[connections] = LoadFigures.of(results)
 
-    _print(f"HTTP on {tracks:,} tracks: start-up")
+    say(f"HTTP on {tracks:,} tracks: start-up")
     for workers in plan.workers:
         times = []
         for _ in range(plan.startup_runs):
@@ -160,7 +160,7 @@ def measure(
                 times.append(server.startup_seconds)
         figures.startup[(PEER, 1)] = Summary.of(times)
 
-    _print(f"HTTP on {tracks:,} tracks: load, alternating servers")
+    say(f"HTTP on {tracks:,} tracks: load, alternating servers")
     with _started(plan, directory, logs, probe) as running:
         for key, server in running.items():
             if key[0] == OURS:
@@ -215,7 +215,7 @@ def measure(
                 ),
             ]
             for index, (label, script, connections) in enumerate(loads):
-                _print(f"HTTP on {tracks:,} tracks: profiling {label}")
+                say(f"HTTP on {tracks:,} tracks: profiling {label}")
                 figures.profiles.append(
                     profiling.record(
                         one.process.pid,
@@ -249,7 +249,3 @@ def _started(
             if workers == 1 and plan.peer:
                 running[(PEER, 1)] = stack.enter_context(servers.datasette(directory, logs, probe))
         yield running
-
-
-def _print(message: str) -> None:
-    print(f"bench: {message}", flush=True)

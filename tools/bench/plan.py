@@ -38,7 +38,7 @@ class Plan:
     threads: tuple[int, ...] = (1, 2)
     startup_runs: int = 3
     stats_size: int | None = None
-    """Size of the extra snapshot carrying sqlite_stat1/stat4 (None: skipped)."""
+    """Size whose ANALYZEd copy (sqlite_stat1/stat4) is also measured (None: skipped)."""
     zst_size: int | None = None
     """Size whose compressed copy is built to time decompression (None: skipped)."""
     cold: bool = True
@@ -87,11 +87,11 @@ def quick_plan(data_dir: Path, output: Path) -> Plan:
         sizes=(5_000, 20_000),
         http_sizes=(20_000,),
         repeats=1,
-        inprocess_seconds=0.15,
+        inprocess_seconds=0.1,
         wrk_seconds=1,
         sample_keys=2_000,
         startup_runs=1,
-        stats_size=5_000,
+        stats_size=20_000,
         zst_size=5_000,
         cold_items=1_000,
     )

@@ -32,6 +32,15 @@ from types import TracebackType
 PYTHON = sys.executable
 
 
+_STARTED = time.monotonic()
+
+
+def say(message: str) -> None:
+    """A progress line on stdout with the time since the benchmark started."""
+    elapsed = time.monotonic() - _STARTED
+    print(f"bench [{int(elapsed // 60):02d}:{elapsed % 60:04.1f}] {message}", flush=True)
+
+
 class BenchError(Exception):
     """A step of the benchmark failed; the message says which and why, in one line."""
 

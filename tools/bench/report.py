@@ -189,7 +189,9 @@ def _snapshots(results: Results) -> list[str]:
     return [
         "## Snapshots and tools",
         "",
-        "Synthetic snapshots in the real schema (`snapshot-api synth`). `build --force` rebuilds "
+        "Synthetic snapshots in the real schema (`snapshot-api synth`); the one *with stats* is "
+        "a copy of the plain one of that size with ANALYZE run on it (its synth column is the "
+        "copy and ANALYZE). `build --force` rebuilds "
         "the sidecar each run; rows/s is albums scanned per second by its albums pass. Peak RSS "
         "is each tool's own process (`os.wait4`).",
         "",
@@ -318,9 +320,9 @@ def _statistics(results: Results) -> list[str]:
     if stats is None or plain is None:
         return [*lines, "Not measured in this run.", ""]
     lines += [
-        f"The same lookups on a {stats.tracks:,}-track snapshot synthesised with "
-        "`sqlite_stat1`/`sqlite_stat4` present (as ANALYZE leaves them; see FIELD_NOTES.md), "
-        "against the one without.",
+        f"The same lookups on a copy of the {stats.tracks:,}-track snapshot with ANALYZE run on "
+        "it, so `sqlite_stat1`/`sqlite_stat4` are present as a real dump may carry them (see "
+        "FIELD_NOTES.md), against the snapshot without.",
         "",
     ]
     rows = []

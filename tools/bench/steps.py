@@ -19,8 +19,8 @@ import orjson
 def _synth(args: argparse.Namespace) -> dict[str, object]:
     from tools.synth import synthesize
 
-    synthesize(Path(args.directory), args.tracks, args.seed, with_stats=args.with_stats)
-    return {"tracks": args.tracks, "seed": args.seed, "with_stats": args.with_stats}
+    synthesize(Path(args.directory), args.tracks, args.seed)
+    return {"tracks": args.tracks, "seed": args.seed}
 
 
 def _build(args: argparse.Namespace) -> dict[str, object]:
@@ -40,6 +40,24 @@ def _build(args: argparse.Namespace) -> dict[str, object]:
         "barcodes_indexed": sidecar.barcodes_indexed if sidecar else 0,
         "sidecar_seconds": sidecar.seconds if sidecar else 0.0,
     }
+
+
+def _analyze(args: argparse.Namespace) -> dict[str, object]:
+    """ANALYZE every dump file of a copied snapshot: sqlite_stat1/stat4 as a real dump may carry.
+
+    Only ever run on the benchmark's own copy, never on a dump someone downloaded.
+    """
+    import apsw
+
+    from snapshot_api.layout import find_dump_files
+
+    for dump in find_dump_files(Path(args.directory)).values():
+        connection = apsw.Connection(str(dump.path))
+        try:
+            connection.execute("ANALYZE")
+        finally:
+            connection.close()
+    return {"analyzed": True}
 
 
 def _loop(args: argparse.Namespace) -> dict[str, object]:
@@ -75,17 +93,18 @@ def main(argv: list[str] | None = None) -> int:
     synth.add_argument("directory")
     synth.add_argument("tracks", type=int)
     synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--with-stats", action="store_true")
     build = sub.add_parser("build")
     build.add_argument("directory")
     build.add_argument("--quiet", action="store_true")
+    analyze = sub.add_parser("analyze")
+    analyze.add_argument("directory")
     loop = sub.add_parser("loop")
     loop.add_argument("directory")
     loop.add_argument("--kind", default="isrc")
     loop.add_argument("--batch", type=int, default=400)
     loop.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args(argv)
-    steps = {"synth": _synth, "build": _build, "loop": _loop}
+    steps = {"synth": _synth, "build": _build, "analyze": _analyze, "loop": _loop}
     result = steps[args.step](args)
     sys.stdout.buffer.write(orjson.dumps(result) + b"\n")
     return 0
