@@ -17,6 +17,7 @@ from typing import Any
 class ErrorCode(StrEnum):
     """Machine-readable error codes; the value is what clients see."""
 
+    INVALID_REQUEST = "invalid_request"
     INVALID_IDENTIFIER = "invalid_identifier"
     INVALID_JSON = "invalid_json"
     INVALID_BODY = "invalid_body"
@@ -37,6 +38,7 @@ class ErrorCode(StrEnum):
 
 
 _HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INVALID_REQUEST: 400,
     ErrorCode.INVALID_IDENTIFIER: 400,
     ErrorCode.INVALID_JSON: 400,
     ErrorCode.INVALID_BODY: 400,

@@ -1,0 +1,172 @@
+"""`create_app(settings, snapshot)`: the route table and the middleware stack, in one place.
+
+Middleware, outermost first, and why in this order:
+1. `RequestContextMiddleware`: request id, access log, request metrics, JSON 500,
+   and the CORS headers. Outermost so it times, records and marks every
+   answer, whoever gives it (429s and 500s included).
+2. `PreflightMiddleware`: `OPTIONS` answered before anything else runs.
+3. Rate limiting (`snapshot_api.server.ratelimit`, unless `--rate 0`): before the
+   cache, so a 304 is counted like any other request and carries the
+   `RateLimit` fields.
+4. `ConditionalGetMiddleware`: ETag, Cache-Control, and 304 without a query.
+Inside them, Starlette's exception middleware turns `ApiError`,
+`InvalidIdentifier` and routing errors into JSON errors (`responses.py`).
+
+Worker processes (`--workers N`) build their app with `worker_app()`, which
+reads the settings `serve` left in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import apsw
+import orjson
+import structlog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from snapshot_api import __version__
+from snapshot_api.config import ServeSettings
+from snapshot_api.errors import ApiError, ErrorCode, InvalidIdentifier, SnapshotError
+from snapshot_api.server import metrics
+from snapshot_api.server.caching import CORS_HEADERS, ConditionalGetMiddleware, PreflightMiddleware
+from snapshot_api.server.client_ip import client_ip
+from snapshot_api.server.logs import configure_logging
+from snapshot_api.server.observability import RequestContextMiddleware
+from snapshot_api.server.openapi import OpenApi, openapi_routes
+from snapshot_api.server.ratelimit import RateLimitMiddleware
+from snapshot_api.server.responses import (
+    api_error_handler,
+    error_response,
+    http_exception_handler,
+    invalid_identifier_handler,
+)
+from snapshot_api.server.routes import batch_route, lookup_routes, status_routes
+from snapshot_api.server.routing import RouteTable
+from snapshot_api.snapshot import Snapshot
+
+WORKER_SETTINGS_ENV = "SNAPSHOT_API_WORKER_SETTINGS"
+"""Set by `serve` for its worker processes: the resolved settings as JSON."""
+
+CACHEABLE_PATHS = frozenset({"/openapi.json", "/openapi.yaml", "/docs"})
+
+_log = structlog.get_logger("snapshot_api.server")
+
+
+def is_cacheable(path: str) -> bool:
+    """GET answers that depend only on the snapshot and the path (not live status)."""
+    return path.startswith("/lookup/") or path in CACHEABLE_PATHS
+
+
+async def _unavailable_handler(request: Request, exc: Exception) -> Response:
+    """The snapshot failed under a request (file damaged or removed): 503, never 500."""
+    _log.error("snapshot error", error=str(exc), path=request.url.path, exc_info=exc)
+    return error_response(
+        ApiError(ErrorCode.NOT_READY, "the snapshot is not answering; see /ready")
+    )
+
+
+def create_app(
+    settings: ServeSettings, snapshot: Snapshot, *, owns_snapshot: bool = False
+) -> Starlette:
+    """The ASGI app serving `snapshot`; with `owns_snapshot`, it is closed at shutdown."""
+    routes = [
+        *lookup_routes(snapshot),
+        batch_route(
+            snapshot, max_items=settings.max_batch_items, max_body_bytes=settings.max_body_bytes
+        ),
+        *status_routes(snapshot),
+    ]
+    routes += openapi_routes(OpenApi(settings))
+    table = RouteTable(routes)
+    manifest = snapshot.manifest
+    metrics.describe_snapshot(
+        manifest.snapshot_id, manifest.tool_version, __version__, manifest.counts
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if owns_snapshot:
+            snapshot.close()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                RequestContextMiddleware,
+                routes=table,
+                headers=CORS_HEADERS,
+                client_of=lambda scope: client_ip(scope, settings.trusted_proxy),
+            ),
+            Middleware(PreflightMiddleware, routes=table),
+            *(
+                [Middleware(RateLimitMiddleware, settings=settings)]
+                if settings.rate_limited
+                else []
+            ),
+            Middleware(
+                ConditionalGetMiddleware,
+                identity=f"{manifest.snapshot_id}\0{__version__}",
+                max_age=settings.cache_max_age,
+                cacheable=is_cacheable,
+            ),
+        ],
+        exception_handlers={
+            ApiError: api_error_handler,
+            InvalidIdentifier: invalid_identifier_handler,
+            HTTPException: http_exception_handler,
+            SnapshotError: _unavailable_handler,
+            apsw.Error: _unavailable_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.router.redirect_slashes = False
+    return app
+
+
+# --- worker processes ----------------------------------------------------------------
+
+
+def encode_settings(settings: ServeSettings) -> str:
+    """Settings as JSON for the environment of worker processes."""
+    values: dict[str, Any] = {}
+    for item in fields(ServeSettings):
+        value = getattr(settings, item.name)
+        if item.name == "trusted_proxy":
+            value = [str(network) for network in value]
+        elif isinstance(value, Path):
+            value = str(value)
+        values[item.name] = value
+    return orjson.dumps(values).decode()
+
+
+def decode_settings(text: str) -> ServeSettings:
+    import ipaddress
+
+    values: dict[str, Any] = orjson.loads(text)
+    values["trusted_proxy"] = tuple(
+        ipaddress.ip_network(cidr, strict=False) for cidr in values["trusted_proxy"]
+    )
+    if values.get("snapshot_dir") is not None:
+        values["snapshot_dir"] = Path(values["snapshot_dir"])
+    return ServeSettings(**values)
+
+
+def worker_app() -> Starlette:
+    """uvicorn's app factory in each worker process (`serve --workers N`)."""
+    settings = decode_settings(os.environ[WORKER_SETTINGS_ENV])
+    configure_logging(settings.log_level)
+    assert settings.snapshot_dir is not None, "serve resolves the directory before workers start"
+    snapshot = Snapshot.open(settings.snapshot_dir)
+    _log.info("worker started", pid=os.getpid(), snapshot_id=snapshot.snapshot_id)
+    return create_app(settings, snapshot, owns_snapshot=True)

@@ -1,0 +1,156 @@
+"""HTTP caching (ETag, 304, Cache-Control) and CORS, as pure ASGI middleware.
+
+The data never changes while a snapshot is served, so a GET answer is a pure
+function of (snapshot identity, server version, path). The ETag is a hash of
+exactly that, which makes it strong and computable *before* the handler runs:
+a matching `If-None-Match` is answered 304 here without touching the database.
+No route reads a query string, so the query is not part of the tag (two URLs
+that differ only in their query get the same, identical answer).
+
+Only successful (200) GET/HEAD answers of cacheable routes get `ETag` and
+`Cache-Control: public, max-age=N`; errors and live status answers carry
+`no-store` (set where they are made).
+
+CORS: every answer allows any origin (`CORS_HEADERS`, added by the outermost
+middleware); preflight `OPTIONS` requests are answered here for every route,
+with the methods that route accepts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from snapshot_api.server.routing import RouteTable
+
+EXPOSED_HEADERS = "ETag, X-Request-ID, RateLimit, RateLimit-Policy, Retry-After"
+"""Response headers browser scripts may read (the rate-limit fields included)."""
+
+PREFLIGHT_MAX_AGE = 86_400
+"""How long a browser may reuse a preflight answer; the answer never changes."""
+
+DEFAULT_ALLOWED_HEADERS = b"Content-Type, If-None-Match, X-Request-ID"
+
+CORS_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
+)
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+class PreflightMiddleware:
+    """Answers `OPTIONS` (CORS preflights included) for every route, without the app.
+
+    The `Access-Control-Allow-Origin` of every other answer is added by the
+    outermost middleware (`CORS_HEADERS`), so that errors and 429s made
+    anywhere in the stack carry it too.
+    """
+
+    def __init__(self, app: ASGIApp, *, routes: RouteTable) -> None:
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            methods = self.routes.methods(scope)
+            if methods is not None:
+                await self._options(scope, send, methods)
+                return
+        await self.app(scope, receive, send)
+
+    async def _options(self, scope: Scope, send: Send, methods: Iterable[str]) -> None:
+        """204 for a preflight (or a plain OPTIONS): which methods and headers are allowed."""
+        allow = ", ".join([*sorted(methods), "OPTIONS"]).encode()
+        headers = [(b"allow", allow), (b"cache-control", b"no-store")]
+        if _header(scope, b"access-control-request-method") is not None:
+            requested = _header(scope, b"access-control-request-headers")
+            headers += [
+                (b"access-control-allow-methods", allow),
+                (b"access-control-allow-headers", requested or DEFAULT_ALLOWED_HEADERS),
+                (b"access-control-max-age", str(PREFLIGHT_MAX_AGE).encode()),
+                (b"vary", b"Access-Control-Request-Headers"),
+            ]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _tags(header: bytes) -> list[bytes]:
+    """The entity tags of an If-None-Match value, weak prefixes dropped (weak comparison)."""
+    tags = []
+    for part in header.split(b","):
+        tag = part.strip()
+        if tag.startswith(b"W/"):
+            tag = tag[2:]
+        if tag:
+            tags.append(tag)
+    return tags
+
+
+class ConditionalGetMiddleware:
+    """Strong ETags from (snapshot, version, path); 304 for a match before the handler runs."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        identity: str,
+        max_age: int,
+        cacheable: Callable[[str], bool],
+    ) -> None:
+        self.app = app
+        self.identity = identity.encode()
+        self.cache_control = f"public, max-age={max_age}".encode()
+        self.cacheable = cacheable
+
+    def etag(self, path: str) -> bytes:
+        digest = hashlib.blake2b(self.identity + b"\0" + path.encode(), digest_size=12)
+        return b'"' + digest.hexdigest().encode() + b'"'
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("GET", "HEAD")
+            or not self.cacheable(scope["path"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        etag = self.etag(scope["path"])
+        cached = (
+            (b"etag", etag),
+            (b"cache-control", self.cache_control),
+        )
+        if_none_match = _header(scope, b"if-none-match")
+        tags = _tags(if_none_match) if if_none_match else []
+        if etag in tags:
+            await _not_modified(send, cached)
+            return
+        any_tag = b"*" in tags
+        suppressed = False
+
+        async def send_with_etag(message: Message) -> None:
+            nonlocal suppressed
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                if any_tag:
+                    # "If-None-Match: *" matches any existing representation (RFC 9110 13.1.2).
+                    suppressed = True
+                    await _not_modified(send, cached)
+                    return
+                message["headers"] = [*message.get("headers", ()), *cached]
+            elif suppressed:
+                return
+            await send(message)
+
+        await self.app(scope, receive, send_with_etag)
+
+
+async def _not_modified(send: Send, headers: Iterable[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": 304, "headers": list(headers)})
+    await send({"type": "http.response.body", "body": b""})

@@ -1,0 +1,122 @@
+"""Shared session fixtures: one synthetic dump and one built snapshot for the whole suite.
+
+Generating data is the slow part of the tests, so each is made once per test
+session and shared:
+- `synthetic_dump`: a synthesised dump (about 3,000 tracks, seed 7), NOT built.
+- `built_snapshot`: the same dump after `snapshot-api build` (sidecar + manifest).
+Both are shared: treat them as read-only. A test that changes files (corrupts,
+deletes, chmods, rebuilds) takes a private copy from `snapshot_factory`.
+`run_cli` runs `python -m snapshot_api ...` as a real process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME, ZST_SUFFIX, find_dump_files
+from tools.build import build
+from tools.progress import Reporter
+from tools.synth import synthesize
+
+ROOT = Path(__file__).resolve().parent.parent
+SYNTHETIC_TRACKS = 3_000
+SYNTHETIC_SEED = 7
+CLI_TIMEOUT = 120
+
+
+@pytest.fixture(scope="session")
+def synthetic_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthesised dump directory (not built). Shared: copy it before changing anything."""
+    directory = tmp_path_factory.mktemp("synthetic-dump")
+    synthesize(directory, SYNTHETIC_TRACKS, seed=SYNTHETIC_SEED, progress=False)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def built_snapshot(synthetic_dump: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`synthetic_dump` built (sidecar + manifest), ready to open. Shared: read-only."""
+    directory = tmp_path_factory.mktemp("built-snapshot")
+    copy_snapshot(synthetic_dump, directory)
+    build(directory, reporter=Reporter(quiet=True))
+    return directory
+
+
+def copy_snapshot(source: Path, target: Path) -> Path:
+    """Copy a snapshot directory's files, keeping mtimes (so a manifest still matches)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if path.is_file():
+            shutil.copy2(path, target / path.name)
+    return target
+
+
+def compress_dump(directory: Path) -> list[Path]:
+    """Replace each dump `.sqlite3` by `.sqlite3.zst` (as downloaded); drop build outputs."""
+    packed = []
+    for dump_file in find_dump_files(directory).values():
+        target = dump_file.path.with_name(dump_file.path.name + ZST_SUFFIX)
+        compressor = zstandard.ZstdCompressor(level=3, write_checksum=True)
+        with open(dump_file.path, "rb") as source, open(target, "wb") as out:
+            compressor.copy_stream(source, out, size=dump_file.path.stat().st_size)
+        dump_file.path.unlink()
+        packed.append(target)
+    for name in (SIDECAR_NAME, MANIFEST_NAME):
+        (directory / name).unlink(missing_ok=True)
+    return packed
+
+
+SnapshotFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def snapshot_factory(synthetic_dump: Path, built_snapshot: Path, tmp_path: Path) -> SnapshotFactory:
+    """make(built=True, compressed=False, name="snapshot") → a private copy to change freely.
+
+    built=True: the built snapshot (files, sidecar, manifest with matching mtimes);
+    built=False: the bare dump; compressed=True: the bare dump as `.zst` files.
+    """
+
+    def make(*, built: bool = True, compressed: bool = False, name: str = "snapshot") -> Path:
+        target = tmp_path / name
+        if compressed:
+            copy_snapshot(synthetic_dump, target)
+            compress_dump(target)
+        else:
+            copy_snapshot(built_snapshot if built else synthetic_dump, target)
+        return target
+
+    return make
+
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def cli_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "snapshot_api", *args]
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> CliRunner:
+    """run_cli("build", DIR, ...) → CompletedProcess of a real `python -m snapshot_api`."""
+
+    def run(
+        *args: str, env: Mapping[str, str] | None = None, prefix: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*prefix, *cli_command(*args)],
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+        )
+
+    return run

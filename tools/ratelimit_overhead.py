@@ -1,0 +1,89 @@
+"""What the rate limiter adds to a request, in µs: `python -m tools.ratelimit_overhead`.
+
+Calls a do-nothing ASGI app directly, then through `RateLimitMiddleware`, in
+this process (no sockets: the figure is the middleware alone), for direct
+clients, clients behind a trusted proxy and IPv6 clients, with a private table
+(one worker) and a shared one (several workers: adds two `fcntl` calls).
+Every configuration is timed `--repeat` times and the best run is reported,
+because other processes on a shared machine only ever add time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from snapshot_api.config import ServeSettings
+from snapshot_api.server.ratelimit import RateLimitMiddleware, create_shared_state
+
+App = Callable[[Any, Any, Any], Awaitable[None]]
+
+
+async def hello(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b""}
+
+
+async def discard(message: Any) -> None:
+    return None
+
+
+def scopes(kind: str, count: int = 1000) -> list[dict[str, Any]]:
+    result = []
+    for n in range(count):
+        headers = [(b"host", b"example.org")]
+        if kind == "direct":
+            peer = f"203.0.{n // 250}.{n % 250 + 1}"
+        elif kind == "proxied":
+            peer = "127.0.0.1"
+            headers.append((b"x-forwarded-for", f"1.1.1.1, 203.0.{n // 250}.{n % 250}".encode()))
+        else:
+            peer = f"2001:db8:{n:x}::1"
+        result.append({"type": "http", "path": "/lookup/track/x", "client": (peer, 5000),
+                       "headers": headers})  # fmt: skip
+    return result
+
+
+async def per_request(app: App, cases: list[dict[str, Any]], rounds: int) -> float:
+    start = time.perf_counter()
+    for n in range(rounds):
+        await app(dict(cases[n % len(cases)]), receive, discard)
+    return (time.perf_counter() - start) / rounds * 1e6
+
+
+def best(app: App, cases: list[dict[str, Any]], rounds: int, repeat: int) -> float:
+    return min(asyncio.run(per_request(app, cases, rounds)) for _ in range(repeat))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.ratelimit_overhead", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    # A huge rate: every request is admitted, so the common path is what is timed.
+    settings = ServeSettings(rate=1e9, burst=1_000_000_000)
+    baseline = best(hello, scopes("direct"), args.rounds, args.repeat)
+    print(f"{'bare app':34} {baseline:6.2f} us per request")
+    private = RateLimitMiddleware(hello, settings)
+    for kind in ("direct", "proxied", "ipv6"):
+        cost = best(private, scopes(kind), args.rounds, args.repeat) - baseline
+        print(f"{'+ limiter, one worker, ' + kind:34} {cost:6.2f} us")
+    shared_settings = ServeSettings(rate=1e9, burst=1_000_000_000, workers=2)
+    with create_shared_state(shared_settings):
+        shared = RateLimitMiddleware(hello, shared_settings)
+        for kind in ("direct", "proxied"):
+            cost = best(shared, scopes(kind), args.rounds, args.repeat) - baseline
+            print(f"{'+ limiter, shared table, ' + kind:34} {cost:6.2f} us")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

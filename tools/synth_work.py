@@ -1,0 +1,110 @@
+"""Making chunks of rows in worker processes, handed back in order.
+
+Generating rows is Python work and SQLite inserts are cheap next to it, so the
+parent only writes while worker processes generate. Each task is a pure
+function of the seed and the task (`synth_rows`), and results are consumed in
+task order, so the files are the same bytes whatever the number of workers.
+At most `2 × workers` tasks are in flight, which bounds memory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from tools.synth_files import TrackFiles
+from tools.synth_rows import ChunkPlan, Generator, Plan, Rows
+
+Task = tuple[str, int | ChunkPlan]
+"""("artists", chunk number), ("markets", 0) or ("tracks", ChunkPlan)."""
+
+
+class WorkerFailed(Exception):
+    """A worker process died (killed, out of memory); the message says so."""
+
+
+class ChunkMaker:
+    """Turns tasks into rows for one (tracks, seed, track_files) plan."""
+
+    def __init__(self, tracks: int, seed: int, track_files: bool) -> None:
+        self.generator = Generator(Plan.of(tracks, seed))
+        self.files = TrackFiles(seed) if track_files else None
+
+    def tasks(self) -> Iterator[Task]:
+        """Every task in the order the rows are written: artists, markets, tracks."""
+        for number in range(self.generator.artist_chunk_count()):
+            yield ("artists", number)
+        yield ("markets", 0)
+        for plan in self.generator.track_chunk_plans():
+            yield ("tracks", plan)
+
+    def make(self, task: Task) -> Rows:
+        kind, argument = task
+        if kind == "artists":
+            assert isinstance(argument, int)
+            return self.generator.artist_chunk(argument)
+        if kind == "markets":
+            return {"available_markets": self.generator.market_rows()}
+        assert isinstance(argument, ChunkPlan)
+        chunk = self.generator.track_chunk(argument)
+        if self.files is not None:
+            chunk.rows["track_files"] = self.files.chunk(chunk.number, chunk.tracks)
+        return chunk.rows
+
+
+_maker: ChunkMaker | None = None
+
+
+def _start_worker(tracks: int, seed: int, track_files: bool) -> None:
+    global _maker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _maker = ChunkMaker(tracks, seed, track_files)
+
+
+def _make(task: Task) -> Rows:
+    assert _maker is not None
+    return _maker.make(task)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """fork where there is one: no re-import, and no re-run of a caller's unguarded script
+    (which "spawn" does); the workers only run pure Python and never touch the parent's
+    open databases."""
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def produce(maker: ChunkMaker, workers: int) -> Iterator[Rows]:
+    """The rows of every task in order, made here (workers ≤ 1) or in worker processes."""
+    if workers <= 1:
+        for task in maker.tasks():
+            yield maker.make(task)
+        return
+    plan = maker.generator.plan
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_context(),
+        initializer=_start_worker,
+        initargs=(plan.tracks, plan.seed, maker.files is not None),
+    )
+    try:
+        yield from _in_order(pool, maker.tasks(), 2 * workers)
+    except BrokenProcessPool:
+        raise WorkerFailed("a worker process generating rows stopped unexpectedly") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_order(pool: ProcessPoolExecutor, tasks: Iterable[Task], window: int) -> Iterator[Rows]:
+    pending: deque[Future[Rows]] = deque()
+    for task in tasks:
+        pending.append(pool.submit(_make, task))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
