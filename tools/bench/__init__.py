@@ -152,15 +152,10 @@ def _check_tools(plan: Plan) -> None:
         )
 
 
-def measure(plan: Plan, command: str) -> Results:
-    """Every measurement of `plan`; servers and children are stopped whatever happens."""
-    started = time.perf_counter()
-    results = Results(
-        plan=plan,
-        machine=machine.describe(),
-        command=command,
-        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
+def measure(results: Results) -> None:
+    """Every measurement of the plan, into `results` as they come (so an interrupted run
+    still has what it measured); servers and children are stopped whatever happens."""
+    plan = results.plan
     plan.data_dir.mkdir(parents=True, exist_ok=True)
     for size in plan.sizes:
         results.snapshots[size] = snapshots.ensure_snapshot(plan, size)
@@ -215,11 +210,6 @@ def measure(plan: Plan, command: str) -> Results:
             max(plan.batch_sizes),
             whole_machine=plan.cold_whole_machine,
         )
-    for figures in results.http.values():
-        results.notes += figures.problems
-    results.seconds = time.perf_counter() - started
-    results.load_at_end = machine.load_average()
-    return results
 
 
 def write_report(results: Results, output: Path) -> None:
@@ -229,15 +219,46 @@ def write_report(results: Results, output: Path) -> None:
     temporary.replace(output)
 
 
+def _finish(results: Results, started: float) -> None:
+    for figures in results.http.values():
+        results.notes += figures.problems
+    results.seconds = time.perf_counter() - started
+    results.load_at_end = machine.load_average()
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         plan = make_plan(args)
         _check_tools(plan)
-        with sigterm_as_interrupt():
-            results = measure(plan, command_line(args))
     except BenchError as exc:
         print(f"snapshot-api bench: {exc}", file=sys.stderr)
         return 1
+    started = time.perf_counter()
+    results = Results(
+        plan=plan,
+        machine=machine.describe(),
+        command=command_line(args),
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    try:
+        with sigterm_as_interrupt():
+            measure(results)
+    except (BenchError, KeyboardInterrupt) as exc:
+        # what was measured is kept beside the report, never over a complete one
+        _finish(results, started)
+        reason = str(exc) if isinstance(exc, BenchError) else "interrupted"
+        results.notes.insert(0, f"INCOMPLETE: the run stopped early ({reason}).")
+        partial = plan.output.with_name(plan.output.stem + ".partial.md")
+        try:
+            write_report(results, partial)
+            say(f"partial report written to {partial}")
+        except Exception as failure:  # the original error matters more than this one
+            say(f"no partial report: {failure!r}")
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        print(f"snapshot-api bench: {exc}", file=sys.stderr)
+        return 1
+    _finish(results, started)
     write_report(results, plan.output)
     say(f"report written to {plan.output}")
     for target in check(results):
