@@ -109,7 +109,7 @@ def test_quick_run_records_the_machine_command_and_targets(
     assert re.search(r"- Memory: [\d.]+ GiB", text)
     assert "snapshot-api bench --quick --data-dir" in text
     targets = _sections(text)["## Targets"]
-    for phrase in ("ours / Datasette", "in-process items/s", "floor / library",
+    for phrase in ("ours / Datasette", "in-process items/s", "library / floor",
                    "per-lookup cost", "start-up", "RssAnon", "lookup_json"):  # fmt: skip
         assert phrase in targets, phrase
     assert re.search(r"\| (met|MISSED) \|", targets)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import pickle
 import shlex
 import sys
 import time
@@ -96,6 +97,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="skip the cold-cache pass (it drops the machine's page cache)",
     )
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy profiles")
+    parser.add_argument(
+        "--from-results",
+        type=Path,
+        default=None,
+        metavar="PICKLE",
+        help="measure nothing: render the report again from the results a "
+        "run saved (DATA_DIR/results.pickle)",
+    )
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -226,7 +235,35 @@ def _finish(results: Results, started: float) -> None:
     results.load_at_end = machine.load_average()
 
 
+RESULTS_NAME = "results.pickle"
+
+
+def save_results(results: Results) -> Path:
+    """Keep the raw measurements, so the report can be rendered again without re-measuring."""
+    path = results.plan.data_dir / RESULTS_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(results))
+    return path
+
+
+def _render_saved(args: argparse.Namespace) -> int:
+    try:
+        results = pickle.loads(args.from_results.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
+        print(f"snapshot-api bench: cannot read {args.from_results}: {exc}", file=sys.stderr)
+        return 1
+    if not isinstance(results, Results):
+        print(f"snapshot-api bench: {args.from_results} holds no results", file=sys.stderr)
+        return 1
+    output = args.output or results.plan.output
+    write_report(results, output)
+    say(f"report rendered again from {args.from_results} into {output}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.from_results is not None:
+        return _render_saved(args)
     try:
         plan = make_plan(args)
         _check_tools(plan)
@@ -250,6 +287,7 @@ def run(args: argparse.Namespace) -> int:
         results.notes.insert(0, f"INCOMPLETE: the run stopped early ({reason}).")
         partial = plan.output.with_name(plan.output.stem + ".partial.md")
         try:
+            save_results(results)
             write_report(results, partial)
             say(f"partial report written to {partial}")
         except Exception as failure:  # the original error matters more than this one
@@ -259,6 +297,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"snapshot-api bench: {exc}", file=sys.stderr)
         return 1
     _finish(results, started)
+    save_results(results)
     write_report(results, plan.output)
     say(f"report written to {plan.output}")
     for target in check(results):

@@ -130,7 +130,8 @@ def check(results: Results) -> list[Target]:
                 worst_kind = candidate if worst_kind is None else max(worst_kind, candidate)
         targets.append(
             _at_most(
-                f"in-process batch of {batch}: floor / library time per item ({big})",
+                f"in-process batch of {batch}, time per item: library / floor "
+                f"(every probe and row, no JSON; {big})",
                 2.0 + 1e-9,
                 worst_kind[0] if worst_kind else None,
                 "×",
