@@ -17,11 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from snapshots import (
+from snapshot_fixtures import (
     CLI_TIMEOUT,
     ROOT,
-    SYNTHETIC_SEED,
-    SYNTHETIC_TRACKS,
     CliRunner,
     SnapshotFactory,
     cli_command,
@@ -32,6 +30,9 @@ from snapshots import (
 from tools.build import build
 from tools.progress import Reporter
 from tools.synth import synthesize
+
+SYNTHETIC_TRACKS = 3_000
+SYNTHETIC_SEED = 7
 
 
 @pytest.fixture(scope="session")

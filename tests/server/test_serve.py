@@ -18,7 +18,7 @@ import structlog
 import uvloop
 from handmade import SHARED_ISRC, TRACK, write_dump
 from server_process import ROOT, start_server
-from snapshots import copy_snapshot
+from snapshot_fixtures import copy_snapshot
 
 from snapshot_api.server.command import listen_socket
 
