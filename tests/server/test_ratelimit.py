@@ -190,7 +190,7 @@ def test_limiting_off_means_no_fields_and_no_refusals() -> None:
 
 def test_two_workers_share_one_limit() -> None:
     """The limit is the configured one for the whole server, not per worker process."""
-    with RunningServer("--rate", "20", "--burst", "40", "--workers", "2") as server:
+    with RunningServer("--rate", "8", "--burst", "16", "--workers", "2") as server:
         # A new connection per request, so the kernel spreads them over both workers.
         limits = httpx.Limits(max_keepalive_connections=0)
         with httpx.Client(base_url=server.url, limits=limits, headers=new_client()) as client:
