@@ -46,10 +46,11 @@ MAX_SEED = 2**63 - 1
 MAX_WORKERS = 64
 PARTIAL_SUFFIX = ".synth-partial"
 
-BYTES_PER_TRACK = {Role.MAIN: 700, Role.TRACK_FILES: 650}
-"""Generous upper estimates of file size per track (measured sizes are lower), for the
-free-space check; index builds need temporary sort space on top of this."""
-SPACE_MARGIN = 1.3
+BYTES_PER_TRACK = {Role.MAIN: 450, Role.TRACK_FILES: 450}
+"""File size per track, rounded up from measured sizes (about 400 and 420 bytes at 1M
+tracks), for the free-space check."""
+SPACE_MARGIN = 1.25
+"""Room on top for index builds' temporary sort files and estimation error."""
 
 
 class SynthError(Exception):

@@ -77,8 +77,7 @@ class TrackFiles:
         random_ = rng.random
         status = _STATUS_NAMES[bisect.bisect(_STATUS_BOUNDS, random_())]
         success = status == "success"
-        hashes = rng.randbytes(64).hex() if success else ""
-        file_ids = rng.randbytes(100).hex() if success else ""
+        digests = rng.randbytes(164).hex() if success else ""  # 2 sha256 + 5 file ids
 
         languages: str | None = None
         if random_() >= 0.35:
@@ -116,18 +115,18 @@ class TrackFiles:
             (96, 160, 160, 320)[int(random_() * 4)] if success else None,
             fetched,
             None if fetched is None else SESSION_COUNTRIES[int(random_() * 8)],
-            hashes[:64] or None,
-            hashes[64:] or None,
+            digests[:64] or None,
+            digests[64:128] or None,
             (1 if random_() < 0.3 else 0) if info.has_isrc else None,
             None if random_() < 0.05 else info.popularity,
             random_() if status == "skipped_low_priority" else None,
             rng.randbytes(48) if success and random_() < 0.1 else None,
             alternatives,
-            file_ids[:40] or None,
-            file_ids[40:80] or None,
-            file_ids[80:120] or None,
-            None if not success or random_() < 0.7 else file_ids[120:160],
-            None if not success or random_() < 0.9 else file_ids[160:200],
+            digests[128:168] or None,
+            digests[168:208] or None,
+            digests[208:248] or None,
+            None if not success or random_() < 0.7 else digests[248:288],
+            None if not success or random_() < 0.9 else digests[288:328],
             languages,
             roles,
             has_lyrics,

@@ -11,6 +11,7 @@ flight, which bounds memory.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 from collections import deque
@@ -75,6 +76,7 @@ _maker: ChunkMaker | None = None
 def _start_worker(tracks: int, seed: int, track_files: bool) -> None:
     global _maker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    gc.disable()  # rows are lists without cycles: reference counting frees them
     _maker = ChunkMaker(tracks, seed, track_files)
 
 
@@ -95,8 +97,14 @@ def _context() -> multiprocessing.context.BaseContext:
 def produce(maker: ChunkMaker, workers: int) -> Iterator[Chunk]:
     """The rows of every task in order, made here (workers ≤ 1) or in worker processes."""
     if workers <= 1:
-        for task in maker.tasks():
-            yield maker.make(task)
+        collecting = gc.isenabled()
+        gc.disable()  # rows are lists without cycles: cyclic collection passes only cost time
+        try:
+            for task in maker.tasks():
+                yield maker.make(task)
+        finally:
+            if collecting:
+                gc.enable()
         return
     plan = maker.generator.plan
     pool = ProcessPoolExecutor(
