@@ -10,6 +10,8 @@ their own, so the main database's rows do not change with `--no-track-files`.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
 
 from tools.synth_ids import IdMaker, stream_key
@@ -39,6 +41,8 @@ STATUSES: tuple[tuple[str, float], ...] = (
     ("error_no_ogg160", 0.005),
     ("error_zero_duration", 0.005),
 )
+_STATUS_NAMES = (*(name for name, _ in STATUSES), "success")
+_STATUS_BOUNDS = tuple(itertools.accumulate(weight for _, weight in STATUSES))
 MALFORMED_JSON = ('["en"', "en", "['en']", '["en",]', "", "[main_artist]")
 """Stored values that are not JSON at all."""
 NOT_ARRAY_JSON = ('"en"', '{"language": "en"}', "42", "null", "true")
@@ -71,13 +75,7 @@ class TrackFiles:
 
     def _row(self, rng: random.Random, info: TrackInfo, broken: set[str]) -> Row:
         random_ = rng.random
-        roll = random_()
-        status = "success"
-        for candidate, weight in STATUSES:
-            if roll < weight:
-                status = candidate
-                break
-            roll -= weight
+        status = _STATUS_NAMES[bisect.bisect(_STATUS_BOUNDS, random_())]
         success = status == "success"
         hashes = rng.randbytes(64).hex() if success else ""
         file_ids = rng.randbytes(100).hex() if success else ""

@@ -13,18 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from handmade import write_dump
-from prepare import prepare
 from server_process import SHARED_SERVER_SETTINGS, ServerProcess, start_server
-
-
-@pytest.fixture(scope="session")
-def hand_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The hand-written dump (tests/handmade.py), prepared for serving."""
-    directory = tmp_path_factory.mktemp("hand-snapshot")
-    write_dump(directory)
-    prepare(directory)
-    return directory
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import structlog
 import uvloop
 from handmade import SHARED_ISRC, TRACK, write_dump
 from server_process import ROOT, start_server
-from snapshots import copy_snapshot
+from snapshot_fixtures import copy_snapshot
 
 from snapshot_api.server.command import listen_socket
 
@@ -122,7 +122,10 @@ def test_sigterm_finishes_requests_in_flight_and_exits_0(hand_snapshot: Path, wo
         sock, rest = _send_partial_batch(server.port)
         time.sleep(0.3)  # the request is being read by a worker
         server.process.send_signal(signal.SIGTERM)
-        server.wait_for(lambda line: line.get("event") == "Shutting down", timeout=20)
+        deadline = time.monotonic() + 20
+        while len(server.events("Shutting down")) < workers:  # every worker, not just the first
+            assert time.monotonic() < deadline, "workers did not start shutting down"
+            time.sleep(0.05)
         with pytest.raises(httpx.TransportError):
             httpx.get(server.url + "/health", timeout=2)
         sock.sendall(rest)
