@@ -21,6 +21,7 @@ import ipaddress
 import os
 import sys
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import fields
 from pathlib import Path
@@ -59,6 +60,10 @@ from snapshot_api.snapshot import Snapshot
 WORKER_SETTINGS_ENV = "SNAPSHOT_API_WORKER_SETTINGS"
 """Set by `serve` for its worker processes: the resolved settings as JSON."""
 
+BATCH_THREADS = 2
+"""Threads per worker for large batches: SQLite releases the GIL while it works, so two
+batches in flight can use both cores of a small machine; more would only queue."""
+
 CACHEABLE_PATHS = frozenset({"/openapi.json", "/openapi.yaml", "/docs"})
 
 _log = structlog.get_logger("snapshot_api.server")
@@ -87,10 +92,14 @@ def create_app(
     settings: ServeSettings, snapshot: Snapshot, *, owns_snapshot: bool = False
 ) -> Starlette:
     """The ASGI app serving `snapshot`; with `owns_snapshot`, it is closed at shutdown."""
+    batch_threads = ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="snapshot-batch")
     routes = [
         *lookup_routes(snapshot),
         batch_route(
-            snapshot, max_items=settings.max_batch_items, max_body_bytes=settings.max_body_bytes
+            snapshot,
+            max_items=settings.max_batch_items,
+            max_body_bytes=settings.max_body_bytes,
+            executor=batch_threads,
         ),
         *status_routes(snapshot),
     ]
@@ -104,6 +113,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        batch_threads.shutdown(wait=True)
         if owns_snapshot:
             snapshot.close()
 
