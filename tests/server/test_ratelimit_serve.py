@@ -18,7 +18,7 @@ import pytest
 from handmade import SHARED_ISRC, TRACK
 from server_process import ServerProcess, start_server
 
-from snapshot_api.server.ratelimit_table import shared_memory_dir
+from snapshot_api.server.ratelimit_table import FILE_PREFIX, FILE_SUFFIX, shared_memory_dir
 
 FROZEN = ("--rate", "0.01")
 
@@ -65,15 +65,16 @@ def test_a_batch_costs_one_token_per_started_fifty_distinct_items(hand_snapshot:
         server.stop(signal.SIGKILL)
 
 
-def table_files() -> set[Path]:
-    return set(shared_memory_dir().glob("snapshot-api-ratelimit-*"))
+def table_files(pid: int) -> list[Path]:
+    """The shared tables made by process `pid` (other servers may run on this machine)."""
+    return list(shared_memory_dir().glob(f"{FILE_PREFIX}{pid}-*{FILE_SUFFIX}"))
 
 
 def test_two_workers_share_one_limit(hand_snapshot: Path) -> None:
-    before = table_files()
     server = start_server(hand_snapshot, *FROZEN, "--burst", "10", "--workers", "2")
+    pid = server.process.pid
     try:
-        assert len(table_files() - before) == 1, "serve made one shared table"
+        assert len(table_files(pid)) == 1, "serve made one shared table"
         statuses = []
         for _ in range(40):  # a new connection each time: the kernel spreads them over workers
             with httpx.Client(base_url=server.url) as client:
@@ -84,7 +85,7 @@ def test_two_workers_share_one_limit(hand_snapshot: Path) -> None:
         assert len(pids) == 2, "both workers answered"
     finally:
         assert server.stop() == 0
-    assert table_files() == before, "the shared table is removed when serve stops"
+    assert table_files(pid) == [], "the shared table is removed when serve stops"
 
 
 def test_forwarded_for_is_ignored_when_loopback_is_not_trusted(hand_snapshot: Path) -> None:
