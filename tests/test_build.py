@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 import pytest
 import zstandard
-from snapshots import ROOT, CliRunner, SnapshotFactory, cli_command
+from snapshot_fixtures import ROOT, CliRunner, SnapshotFactory, cli_command
 
 from snapshot_api import Snapshot, SnapshotError, __version__
 from snapshot_api.identifiers import stored_barcode_key
