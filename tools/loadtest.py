@@ -291,8 +291,10 @@ async def run_client(
             result.refused += 1
         else:
             result.admitted_tokens += cost
-            if not greedy:
-                next_send += cost / pace
+        # A polite client waits after each answer for the tokens it spent to come
+        # back at half the rate; it never catches up after a slow answer, so the
+        # server's decisions about it are at least that far apart.
+        next_send = time.monotonic() + cost / pace
         if closing:
             writer.close()
             connection = None
