@@ -245,17 +245,21 @@ class BucketTable:
                     now = time.monotonic()
                 slots = _SET.unpack_from(memory, offset)
                 keys = slots[0::3]
-                if key in keys:
+                try:
                     way = keys.index(key)
+                except ValueError:
+                    way = _victim(slots, keys, rate, burst)
+                    tokens = burst
+                else:
                     tokens = slots[3 * way + 1] + (now - slots[3 * way + 2]) * rate
                     if tokens > burst:
                         tokens = burst
-                else:
-                    way = _victim(slots, keys, rate, burst)
-                    tokens = burst
                 admitted = tokens + EPSILON >= cost
-                # A refused request spends nothing and gets back what it paid before.
-                tokens = max(tokens - cost, 0.0) if admitted else min(tokens + refund, burst)
+                if admitted:
+                    tokens = tokens - cost if tokens > cost else 0.0
+                else:
+                    # A refused request spends nothing and gets back what it paid before.
+                    tokens = tokens + refund if tokens + refund < burst else burst
                 _SLOT.pack_into(memory, offset + way * SLOT_BYTES, key, tokens, now)
             finally:
                 if fd is not None:
