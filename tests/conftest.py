@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from handmade import write_dump
+from prepare import prepare
 from snapshot_fixtures import (
     CLI_TIMEOUT,
     ROOT,
@@ -89,3 +91,12 @@ def run_cli() -> CliRunner:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def hand_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-written dump (tests/handmade.py), prepared for serving. Shared: read-only."""
+    directory = tmp_path_factory.mktemp("hand-snapshot")
+    write_dump(directory)
+    prepare(directory)
+    return directory
