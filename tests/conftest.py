@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from snapshots import (
+from handmade import write_dump
+from prepare import prepare
+from snapshot_fixtures import (
     CLI_TIMEOUT,
     ROOT,
-    SYNTHETIC_SEED,
-    SYNTHETIC_TRACKS,
     CliRunner,
     SnapshotFactory,
     cli_command,
@@ -32,6 +32,9 @@ from snapshots import (
 from tools.build import build
 from tools.progress import Reporter
 from tools.synth import synthesize
+
+SYNTHETIC_TRACKS = 3_000
+SYNTHETIC_SEED = 7
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +91,12 @@ def run_cli() -> CliRunner:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def hand_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-written dump (tests/handmade.py), prepared for serving. Shared: read-only."""
+    directory = tmp_path_factory.mktemp("hand-snapshot")
+    write_dump(directory)
+    prepare(directory)
+    return directory

@@ -8,27 +8,12 @@ session or module; tests that stop or damage a server start their own.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: handmade, prepare
-
-from handmade import write_dump
-from prepare import prepare
 from server_process import SHARED_SERVER_SETTINGS, ServerProcess, start_server
-
-
-@pytest.fixture(scope="session")
-def hand_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The hand-written dump (tests/handmade.py), prepared for serving."""
-    directory = tmp_path_factory.mktemp("hand-snapshot")
-    write_dump(directory)
-    prepare(directory)
-    return directory
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
-"""Helpers for tests that use synthetic snapshots and the CLI (fixtures are in conftest.py).
+"""Helpers shared by the tests that use the session snapshots of the root conftest.
 
-Kept out of conftest.py so test modules can import them by a unique name:
-two conftest.py files (tests/ and tests/server/) would both be `conftest`.
+A module of its own (not `conftest`): `tests/server/conftest.py` is also a
+module named `conftest`, so importing helpers from one of them by name picks
+whichever pytest loaded last.
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ import zstandard
 from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME, ZST_SUFFIX, find_dump_files
 
 ROOT = Path(__file__).resolve().parent.parent
-SYNTHETIC_TRACKS = 3_000
-SYNTHETIC_SEED = 7
 CLI_TIMEOUT = 120
 
 SnapshotFactory = Callable[..., Path]
-CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+"""make(built=True, compressed=False, name="snapshot") -> a private snapshot directory."""
 
 
 def copy_snapshot(source: Path, target: Path) -> Path:
@@ -47,6 +46,9 @@ def compress_dump(directory: Path) -> list[Path]:
     for name in (SIDECAR_NAME, MANIFEST_NAME):
         (directory / name).unlink(missing_ok=True)
     return packed
+
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def cli_command(*args: str) -> list[str]:
