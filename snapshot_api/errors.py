@@ -90,7 +90,18 @@ class Rejection:
     reason: str
 
     def describe(self) -> str:
-        return f"{self.kind} {self.value!r}: {self.reason}"
+        return f"{self.kind} {clip(self.value)!r}: {self.reason}"
+
+
+SHOWN_CHARACTERS = 80
+"""How much of a rejected value messages repeat: enough to recognise it, never a whole body."""
+
+
+def clip(value: object) -> object:
+    """`value`, or its first characters with the length said, when it is a long string."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARACTERS:
+        return f"{value[:SHOWN_CHARACTERS]}… ({len(value)} characters)"
+    return value
 
 
 class InvalidIdentifier(ValueError):
@@ -108,5 +119,5 @@ class InvalidIdentifier(ValueError):
         return ApiError(
             ErrorCode.INVALID_IDENTIFIER,
             str(self),
-            values=[r.value for r in self.rejections],
+            values=[clip(r.value) for r in self.rejections],
         )

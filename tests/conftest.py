@@ -12,24 +12,29 @@ deletes, chmods, rebuilds) takes a private copy from `snapshot_factory`.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-import zstandard
+from handmade import write_dump
+from prepare import prepare
+from snapshot_fixtures import (
+    CLI_TIMEOUT,
+    ROOT,
+    CliRunner,
+    SnapshotFactory,
+    cli_command,
+    compress_dump,
+    copy_snapshot,
+)
 
-from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME, ZST_SUFFIX, find_dump_files
 from tools.build import build
 from tools.progress import Reporter
 from tools.synth import synthesize
 
-ROOT = Path(__file__).resolve().parent.parent
 SYNTHETIC_TRACKS = 3_000
 SYNTHETIC_SEED = 7
-CLI_TIMEOUT = 120
 
 
 @pytest.fixture(scope="session")
@@ -47,33 +52,6 @@ def built_snapshot(synthetic_dump: Path, tmp_path_factory: pytest.TempPathFactor
     copy_snapshot(synthetic_dump, directory)
     build(directory, reporter=Reporter(quiet=True))
     return directory
-
-
-def copy_snapshot(source: Path, target: Path) -> Path:
-    """Copy a snapshot directory's files, keeping mtimes (so a manifest still matches)."""
-    target.mkdir(parents=True, exist_ok=True)
-    for path in source.iterdir():
-        if path.is_file():
-            shutil.copy2(path, target / path.name)
-    return target
-
-
-def compress_dump(directory: Path) -> list[Path]:
-    """Replace each dump `.sqlite3` by `.sqlite3.zst` (as downloaded); drop build outputs."""
-    packed = []
-    for dump_file in find_dump_files(directory).values():
-        target = dump_file.path.with_name(dump_file.path.name + ZST_SUFFIX)
-        compressor = zstandard.ZstdCompressor(level=3, write_checksum=True)
-        with open(dump_file.path, "rb") as source, open(target, "wb") as out:
-            compressor.copy_stream(source, out, size=dump_file.path.stat().st_size)
-        dump_file.path.unlink()
-        packed.append(target)
-    for name in (SIDECAR_NAME, MANIFEST_NAME):
-        (directory / name).unlink(missing_ok=True)
-    return packed
-
-
-SnapshotFactory = Callable[..., Path]
 
 
 @pytest.fixture
@@ -96,13 +74,6 @@ def snapshot_factory(synthetic_dump: Path, built_snapshot: Path, tmp_path: Path)
     return make
 
 
-CliRunner = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def cli_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "snapshot_api", *args]
-
-
 @pytest.fixture(scope="session")
 def run_cli() -> CliRunner:
     """run_cli("build", DIR, ...) → CompletedProcess of a real `python -m snapshot_api`."""
@@ -120,3 +91,12 @@ def run_cli() -> CliRunner:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def hand_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-written dump (tests/handmade.py), prepared for serving. Shared: read-only."""
+    directory = tmp_path_factory.mktemp("hand-snapshot")
+    write_dump(directory)
+    prepare(directory)
+    return directory

@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 import pytest
 import zstandard
-from conftest import ROOT, CliRunner, SnapshotFactory, cli_command
+from snapshot_fixtures import ROOT, CliRunner, SnapshotFactory, cli_command
 
 from snapshot_api import Snapshot, SnapshotError, __version__
 from snapshot_api.identifiers import stored_barcode_key
@@ -453,6 +453,22 @@ def test_truncated_download_is_named_and_leaves_nothing(
         "(the input ends inside a zstd frame); download it again"
     )
     assert not (directory / "spotify_clean.sqlite3").exists()
+    assert not list(directory.glob("*.partial"))
+
+
+def test_corrupt_download_is_named_and_leaves_nothing(
+    snapshot_factory: SnapshotFactory, run_cli: CliRunner
+) -> None:
+    directory = snapshot_factory(compressed=True)
+    packed = directory / "spotify_clean_track_files.sqlite3.zst"
+    data = bytearray(packed.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # the frame checksum no longer matches
+    packed.write_bytes(bytes(data))
+    built = run_cli("build", str(directory))
+    assert built.returncode == 1
+    last = built.stderr.strip().splitlines()[-1]
+    assert last.startswith("snapshot-api build: spotify_clean_track_files.sqlite3.zst is corrupt")
+    assert not (directory / "spotify_clean_track_files.sqlite3").exists()
     assert not list(directory.glob("*.partial"))
 
 

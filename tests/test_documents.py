@@ -15,22 +15,14 @@ from snapshot_api import InvalidIdentifier, NotFound, Snapshot
 
 
 @pytest.fixture(scope="module")
-def handmade_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("handmade")
-    write_dump(directory)
-    prepare(directory)
-    return directory
-
-
-@pytest.fixture(scope="module")
-def snap(handmade_dir: Path) -> Iterator[Snapshot]:
-    with Snapshot.open(handmade_dir) as snapshot:
+def snap(hand_snapshot: Path) -> Iterator[Snapshot]:
+    with Snapshot.open(hand_snapshot) as snapshot:
         yield snapshot
 
 
 @pytest.fixture(scope="module")
-def ref(handmade_dir: Path) -> Iterator[Reference]:
-    reference = Reference(handmade_dir)
+def ref(hand_snapshot: Path) -> Iterator[Reference]:
+    reference = Reference(hand_snapshot)
     yield reference
     reference.close()
 
@@ -170,12 +162,12 @@ def test_without_track_files_the_enrichment_fields_are_absent(tmp_path: Path) ->
     )
 
 
-def test_old_go_server_file_names_are_found(tmp_path: Path, handmade_dir: Path) -> None:
-    shutil.copy(handmade_dir / "spotify_clean.sqlite3", tmp_path / "main_database.sqlite3")
+def test_old_go_server_file_names_are_found(tmp_path: Path, hand_snapshot: Path) -> None:
+    shutil.copy(hand_snapshot / "spotify_clean.sqlite3", tmp_path / "main_database.sqlite3")
     shutil.copy(
-        handmade_dir / "spotify_clean_track_files.sqlite3", tmp_path / "track_files.sqlite3"
+        hand_snapshot / "spotify_clean_track_files.sqlite3", tmp_path / "track_files.sqlite3"
     )
     prepare(tmp_path)
-    with Snapshot.open(tmp_path) as snap, Snapshot.open(handmade_dir) as published:
+    with Snapshot.open(tmp_path) as snap, Snapshot.open(hand_snapshot) as published:
         assert snap.has_track_files
         assert snap.lookup_isrcs([SHARED_ISRC]) == published.lookup_isrcs([SHARED_ISRC])

@@ -151,3 +151,14 @@ def test_arbitrary_text_never_crashes(value: str) -> None:
             assert rejected.rejections[0].reason
         else:
             assert key == parse(kind, key)  # canonical keys are fixed points
+
+
+def test_long_rejected_values_are_clipped_in_messages() -> None:
+    long_value = "Z" * 5000
+    with pytest.raises(InvalidIdentifier) as caught:
+        parse(Kind.ISRC, long_value)
+    message = str(caught.value)
+    assert len(message) < 300
+    assert "(5000 characters)" in message
+    assert caught.value.rejections[0].value == long_value  # the value itself is kept whole
+    assert caught.value.to_api_error().to_json()["error"]["values"][0].endswith("characters)")

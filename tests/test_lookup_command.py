@@ -9,17 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 from handmade import ALBUM, SHARED_ISRC, TRACK, write_dump
-from prepare import prepare
 
 from snapshot_api import Snapshot
-
-
-@pytest.fixture(scope="module")
-def snapshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("lookup")
-    write_dump(directory)
-    prepare(directory)
-    return directory
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -28,19 +19,19 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_prints_the_library_documents_keyed_by_value(snapshot_dir: Path) -> None:
-    done = cli("lookup", str(snapshot_dir), "isrc", "us-rc1-76-07839", "ZZZZZ9999999")
+def test_prints_the_library_documents_keyed_by_value(hand_snapshot: Path) -> None:
+    done = cli("lookup", str(hand_snapshot), "isrc", "us-rc1-76-07839", "ZZZZZ9999999")
     assert done.returncode == 0, done.stderr
     printed = orjson.loads(done.stdout)
-    with Snapshot.open(snapshot_dir) as snap:
+    with Snapshot.open(hand_snapshot) as snap:
         expected = snap.lookup_isrcs(["us-rc1-76-07839"])
     assert printed == {**expected, "ZZZZZ9999999": []}
     assert done.stderr == ""
 
 
-def test_unknown_ids_print_null_and_urls_are_accepted(snapshot_dir: Path) -> None:
+def test_unknown_ids_print_null_and_urls_are_accepted(hand_snapshot: Path) -> None:
     url = f"https://open.spotify.com/track/{TRACK[1]}?si=x"
-    done = cli("lookup", str(snapshot_dir), "track", url, "0" * 22, "--compact")
+    done = cli("lookup", str(hand_snapshot), "track", url, "0" * 22, "--compact")
     assert done.returncode == 0
     printed = orjson.loads(done.stdout)
     assert printed[url]["id"] == TRACK[1]
@@ -48,9 +39,9 @@ def test_unknown_ids_print_null_and_urls_are_accepted(snapshot_dir: Path) -> Non
     assert done.stdout.count("\n") == 1
 
 
-def test_malformed_values_are_named_on_stderr_and_exit_1(snapshot_dir: Path) -> None:
+def test_malformed_values_are_named_on_stderr_and_exit_1(hand_snapshot: Path) -> None:
     done = cli(
-        "lookup", str(snapshot_dir), "album", ALBUM[1], "not-an-id", f"spotify:track:{TRACK[1]}"
+        "lookup", str(hand_snapshot), "album", ALBUM[1], "not-an-id", f"spotify:track:{TRACK[1]}"
     )
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import CliRunner, SnapshotFactory
+from snapshot_fixtures import CliRunner, SnapshotFactory
 
 from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME
 from tools.build import build

@@ -1,7 +1,8 @@
 """The `verify --full` checks: read every page (hours on the real dump, with progress).
 
-- `PRAGMA integrity_check` of each file finds page-level corruption (broken
-  b-trees, index entries that do not match their rows) that no quick check can.
+- `PRAGMA quick_check` and `integrity_check` of each file find page-level
+  corruption (broken b-trees, index entries that do not match their rows) that
+  no quick check can.
 - SHA-256 against the manifest (when `build --checksums` recorded it) finds
   any changed byte, including inside record payloads integrity_check cannot see.
 - Full-table reference counts and row counts against the manifest.
@@ -11,6 +12,7 @@ progress (see `tools.longquery`) measures the work done.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import apsw
@@ -19,7 +21,7 @@ from snapshot_api.layout import SIDECAR_NAME, Role
 from tools import longquery
 from tools.checks import Check, Status, Target, reading
 from tools.checksum import sha256_file
-from tools.progress import Reporter, format_count
+from tools.progress import Progress, Reporter, format_count
 from tools.sampling import RESOLVED_OK, RESOLVED_WARNING
 from tools.sqlitefile import read_only_uri
 
@@ -37,39 +39,88 @@ def _files(target: Target) -> list[tuple[str, Path, Status]]:
     return files
 
 
+def _integrity_messages(path: Path, reporter: Reporter) -> list[str]:
+    """Problems found in `path` by two passes; [] when it is sound.
+
+    `PRAGMA integrity_check` of a whole file reads each page once to check the
+    b-trees, then re-reads index pages at random for every row to match indexes
+    with their tables (most of its time). Split as `quick_check` (every b-tree,
+    free-list and page accounting: one sequential pass, so bytes read measure
+    progress) followed by `integrity_check(table)` per table (tables and their
+    indexes matched), the same work is done at the same cost, measured 299 s
+    against 307 s on a 10M-track file, and progress can say where it is.
+    """
+    size = path.stat().st_size
+    messages: list[str] = []
+    with reading(path) as connection:
+        walk = reporter.progress(f"quick_check {path.name}", size, unit="bytes")
+        try:
+            rows = longquery.run(connection, "PRAGMA quick_check", walk)
+        except BaseException:
+            walk.clear()
+            raise
+        walk.finish(f"quick_check {path.name}: done in {walk.elapsed:.1f}s")
+        messages += [str(row[0]) for row in rows if row[0] != "ok"]
+        tables = [
+            str(row[0])
+            for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
+        # no percentage: one table (tracks) takes most of the time, so a share of
+        # tables done would mislead; the line names the table being checked
+        matching = reporter.progress(f"integrity_check {path.name}", None, estimate=False)
+        try:
+            for done, table in enumerate(tables):
+                where = f"table {done + 1} of {len(tables)}: {table}"
+                matching.update(0, note=where)
+                rows = longquery.run(
+                    connection,
+                    f"PRAGMA integrity_check({_quote(table)})",
+                    matching,
+                    on_tick=_keep_alive(matching, where),
+                )
+                messages += [str(row[0]) for row in rows if row[0] != "ok"]
+        except BaseException:
+            matching.clear()
+            raise
+        matching.finish(
+            f"integrity_check {path.name}: {len(tables)} tables in {matching.elapsed:.1f}s"
+        )
+    return messages
+
+
+def _keep_alive(progress: Progress, where: str) -> Callable[[int], None]:
+    """Redraw "table N of M: name" and the elapsed time while one table is checked."""
+
+    def tick(_bytes_read: int) -> None:
+        progress.update(0, note=where)
+
+    return tick
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def check_integrity(target: Target, reporter: Reporter) -> list[Check]:
     checks = []
     for label, path, broken in _files(target):
         name = f"integrity {label}"
-        progress = reporter.progress(
-            f"integrity_check {path.name}", path.stat().st_size, unit="bytes"
-        )
         try:
-            with reading(path) as connection:
-                rows = longquery.run(connection, "PRAGMA integrity_check", progress)
+            messages = _integrity_messages(path, reporter)
         except apsw.Error as exc:
-            progress.clear()
             what = "is corrupt" if isinstance(exc, apsw.CorruptError) else "cannot be checked"
             checks.append(Check(name, broken, f"{path.name} {what}: {exc}"))
             continue
-        except BaseException:
-            progress.clear()
-            raise
-        messages = [str(row[0]) for row in rows]
-        progress.finish(f"integrity_check {path.name}: done in {progress.elapsed:.1f}s")
-        if messages == ["ok"]:
+        if not messages:
             checks.append(Check(name, Status.OK, f"{path.name}: integrity_check ok"))
             continue
         shown = "; ".join(messages[:MESSAGES_SHOWN])
         extra = len(messages) - MESSAGES_SHOWN
         more = f" (and {extra} more)" if extra > 0 else ""
         checks.append(
-            Check(
-                name,
-                broken,
-                f"{path.name} is corrupt: {shown}{more}",
-                {"messages": messages},
-            )
+            Check(name, broken, f"{path.name} is corrupt: {shown}{more}", {"messages": messages})
         )
     return checks
 

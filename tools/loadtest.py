@@ -17,11 +17,13 @@ default). Two kinds of client:
   however hard the greedy ones push.
 
 It reports status counts, connection errors, latencies, the 429 share against
-the share the allowances predict, the server's RSS (all its processes) before
-and after, and whether `serve` exited with status 0 on SIGTERM. The exit status
-is 1 when a reliability check fails: any 5xx, any connection error, a polite
-client refused, a greedy client admitted more than its allowance, or an
-unclean exit. Traffic goes to loopback only, and everything stops by itself.
+the share predicted by replaying every client's requests through a token
+bucket on the client side (and how many decisions match), the server's
+resident memory (all its processes; their own and file-mapped pages apart)
+before and after, and whether `serve` exited with status 0 on SIGTERM. The exit status is 1 when a
+reliability check fails: any 5xx, any connection error, a polite client
+refused, a greedy client admitted more than its allowance, or an unclean exit.
+Traffic goes to loopback only, and everything stops by itself.
 """
 
 from __future__ import annotations
@@ -199,6 +201,35 @@ class ClientResult:
     refused: int = 0
     connection_errors: int = 0
     latencies: list[float] = field(default_factory=list)
+    demanded_tokens: int = 0
+    first_sent: float = 0.0
+    last_done: float = 0.0
+    """Its bucket exists from its first request on: the window its allowance is counted over."""
+    requests: list[tuple[float, int, bool]] = field(default_factory=list)
+    """(moment between sending and the answer, cost, admitted) of every answered request."""
+
+    def allowance(self, rate: float, burst: int) -> float:
+        return burst + rate * max(0.0, self.last_done - self.first_sent)
+
+    def replay(self, rate: float, burst: int) -> list[bool]:
+        """What a token bucket decides for this client's requests at the moments they were made.
+
+        The server decided each one somewhere between sending and answer; the
+        middle of that span stands for it. Under light load spans are short
+        and the replay is exact; under heavy load a few decisions near the
+        edge of the bucket may fall the other way.
+        """
+        decisions = []
+        tokens, last = float(burst), None
+        for moment, cost, _ in self.requests:
+            if last is not None:
+                tokens = min(float(burst), tokens + (moment - last) * rate)
+            last = moment
+            admitted = tokens + 1e-9 >= cost
+            if admitted:
+                tokens -= cost
+            decisions.append(admitted)
+        return decisions
 
 
 _TRANSPORT_ERRORS = (
@@ -240,9 +271,13 @@ async def run_client(
                 )
             reader, writer = connection
             started = time.monotonic()
+            if not result.first_sent:
+                result.first_sent = started
             writer.write(request)
             status, closing = await asyncio.wait_for(read_response(reader), REQUEST_TIMEOUT)
-            result.latencies.append(time.monotonic() - started)
+            result.last_done = time.monotonic()
+            result.latencies.append(result.last_done - started)
+            moment = (started + result.last_done) / 2
         except _TRANSPORT_ERRORS:
             result.connection_errors += 1
             if connection is not None:
@@ -250,12 +285,16 @@ async def run_client(
             connection = None
             continue
         result.statuses[status] += 1
+        result.demanded_tokens += cost
+        result.requests.append((moment, cost, status != 429))
         if status == 429:
             result.refused += 1
         else:
             result.admitted_tokens += cost
-            if not greedy:
-                next_send += cost / pace
+        # A polite client waits after each answer for the tokens it spent to come
+        # back at half the rate; it never catches up after a slow answer, so the
+        # server's decisions about it are at least that far apart.
+        next_send = time.monotonic() + cost / pace
         if closing:
             writer.close()
             connection = None
@@ -274,9 +313,16 @@ def free_port() -> int:
         return port
 
 
-def process_tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes (Linux /proc)."""
-    total, pending = 0, [pid]
+def process_tree_memory(pid: int) -> dict[str, int]:
+    """Resident memory of a process and its descendants, in bytes (Linux /proc).
+
+    `anonymous` is the processes' own memory (heaps, the rate-limit table);
+    `file` is mapped file pages, mostly SQLite's memory-mapped database, which
+    the kernel can drop at will.
+    """
+    totals = {"rss": 0, "anonymous": 0, "file": 0, "processes": 0}
+    fields = {"VmRSS": "rss", "RssAnon": "anonymous", "RssFile": "file"}
+    pending = [pid]
     while pending:
         current = pending.pop()
         try:
@@ -284,11 +330,13 @@ def process_tree_rss(pid: int) -> int:
             children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except OSError:
             continue
+        totals["processes"] += 1
         for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024
+            name, _, rest = line.partition(":")
+            if name in fields:
+                totals[fields[name]] += int(rest.split()[0]) * 1024
         pending.extend(int(child) for child in children)
-    return total
+    return totals
 
 
 def wait_ready(host: str, port: int, process: subprocess.Popen[bytes] | None) -> None:
@@ -349,24 +397,25 @@ def report(
     results: list[ClientResult],
     elapsed: float,
     args: argparse.Namespace,
-    rss: tuple[int, int] | None,
+    memory: tuple[dict[str, int], dict[str, int]] | None,
     exit_status: int | None,
 ) -> tuple[dict[str, object], list[str]]:
     statuses: Counter[int] = Counter()
     for result in results:
         statuses.update(result.statuses)
     total = sum(statuses.values())
-    allowance = args.burst + args.rate * elapsed
     greedy = [r for r in results if r.greedy]
     polite = [r for r in results if not r.greedy]
-    ratios = [r.admitted_tokens / allowance for r in greedy]
-    # Predicted refusals: whatever a greedy client sent beyond its allowance.
-    predicted_refused = 0.0
-    for r in greedy:
-        sent = sum(r.statuses.values())
-        admitted_requests = sent - r.refused
-        tokens_per_request = r.admitted_tokens / admitted_requests if admitted_requests else 1.0
-        predicted_refused += max(0.0, sent - allowance / tokens_per_request)
+    # Every decision the server made, against a token bucket replayed client-side.
+    predicted_refused = agreeing = 0
+    ratios = []
+    for r in results:
+        replayed = r.replay(args.rate, args.burst)
+        predicted_refused += replayed.count(False)
+        agreeing += sum(p == a for p, (_, _, a) in zip(replayed, r.requests, strict=True))
+        if r.greedy:
+            due = sum(cost for (_, cost, _), p in zip(r.requests, replayed, strict=True) if p)
+            ratios.append(r.admitted_tokens / due if due else 1.0)
     latencies = [t for r in results for t in r.latencies]
     failures = []
     server_errors = sum(n for status, n in statuses.items() if status >= 500)
@@ -379,7 +428,7 @@ def report(
     if polite_refused:
         failures.append(f"{polite_refused} refusals of clients staying under the rate")
     slack = 4  # one batch admitted at the very end of the window
-    if any(r.admitted_tokens > allowance + slack for r in greedy):
+    if any(r.admitted_tokens > r.allowance(args.rate, args.burst) + slack for r in results):
         failures.append("a greedy client was admitted more than its allowance")
     if exit_status not in (None, 0):
         failures.append(f"serve exited with status {exit_status} on SIGTERM")
@@ -393,8 +442,9 @@ def report(
         "connection_errors": connection_errors,
         "share_429": round(statuses[429] / total, 4) if total else 0.0,
         "predicted_share_429": round(predicted_refused / total, 4) if total else 0.0,
-        "allowance_tokens": round(allowance, 1),
-        "greedy_admitted_over_allowance": {
+        "decisions_matching_replay": round(agreeing / total, 4) if total else 1.0,
+        "allowance_tokens": round(args.burst + args.rate * elapsed, 1),
+        "greedy_admitted_over_replay": {
             "min": round(min(ratios), 4) if ratios else None,
             "max": round(max(ratios), 4) if ratios else None,
         },
@@ -404,8 +454,8 @@ def report(
             "p99": round(percentile(latencies, 0.99) * 1000, 2),
             "max": round(max(latencies, default=0.0) * 1000, 2),
         },
-        "rss_bytes_before": rss[0] if rss else None,
-        "rss_bytes_after": rss[1] if rss else None,
+        "server_memory_before": memory[0] if memory else None,
+        "server_memory_after": memory[1] if memory else None,
         "serve_exit_status": exit_status,
         "failures": failures,
     }
@@ -450,13 +500,13 @@ def run(args: argparse.Namespace) -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPSHOT_API_")}
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     exit_status: int | None = None
-    rss: tuple[int, int] | None = None
+    memory: tuple[dict[str, int], dict[str, int]] | None = None
     try:
         wait_ready(host, port, process)
-        before = process_tree_rss(process.pid) if process else 0
+        before = process_tree_memory(process.pid) if process else {}
         results, elapsed = asyncio.run(drive(host, port, samples, args))
-        after = process_tree_rss(process.pid) if process else 0
-        rss = (before, after) if process else None
+        if process is not None:
+            memory = (before, process_tree_memory(process.pid))
     finally:
         if process is not None:
             process.send_signal(signal.SIGTERM)
@@ -465,7 +515,7 @@ def run(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
                 exit_status = process.wait()
-    figures, failures = report(results, elapsed, args, rss, exit_status)
+    figures, failures = report(results, elapsed, args, memory, exit_status)
     if args.json:
         print(json.dumps(figures, indent=2))
     else:

@@ -59,8 +59,10 @@ class Progress:
         stream: TextIO | None = None,
         interval: float = 0.2,
         log_interval: float = 10.0,
+        estimate: bool = True,
     ) -> None:
         self.label = label
+        self.estimate = estimate
         self.total = total
         self.unit = unit
         self.enabled = enabled
@@ -94,9 +96,9 @@ class Progress:
             )
         elif self.done:
             parts[0] += f": {self._format_amount(self.done)}"
-        if self.done:
+        if self.done and self.estimate:
             parts.append(self._rate(elapsed))
-        if self.total and self.done and self.done < self.total:
+        if self.estimate and self.total and self.done and self.done < self.total:
             parts.append(f"ETA {format_duration(elapsed * (self.total - self.done) / self.done)}")
         parts.append(f"elapsed {format_duration(elapsed)}")
         if self.note:
@@ -165,5 +167,10 @@ class Reporter:
             self.stream.write(message + "\n")
             self.stream.flush()
 
-    def progress(self, label: str, total: float | None = None, *, unit: str = "rows") -> Progress:
-        return Progress(label, total, unit=unit, enabled=not self.quiet, stream=self.stream)
+    def progress(
+        self, label: str, total: float | None = None, *, unit: str = "rows", estimate: bool = True
+    ) -> Progress:
+        """A progress display; `estimate=False` when work units vary too much for rate and ETA."""
+        return Progress(
+            label, total, unit=unit, enabled=not self.quiet, stream=self.stream, estimate=estimate
+        )

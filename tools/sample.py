@@ -28,7 +28,7 @@ from snapshot_api.errors import SnapshotError
 from snapshot_api.layout import MANIFEST_NAME
 from tools.build import BuildError, build
 from tools.progress import Reporter
-from tools.synth import synthesize
+from tools.synth import SynthError, synthesize
 
 SAMPLE_TRACKS = 2_000
 SAMPLE_SEED = 2025
@@ -67,7 +67,7 @@ def ensure_sample(cache_dir: Path | None = None, *, quiet: bool = False) -> Path
         return target
     try:
         return _make(target, quiet)
-    except BuildError as exc:
+    except (BuildError, SynthError) as exc:
         raise SnapshotError(f"cannot make the sample snapshot in {target}: {exc}") from None
     except OSError as exc:
         where = exc.filename or target

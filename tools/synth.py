@@ -36,21 +36,21 @@ from snapshot_api.layout import (
     Role,
 )
 from tools.synth_db import DumpWriter, ddl_of
-from tools.synth_files import COLUMNS as FILES_COLUMNS
 from tools.synth_progress import Progress
-from tools.synth_rows import COLUMNS as MAIN_COLUMNS
-from tools.synth_rows import TRACKS_PER_CHUNK, Rows
-from tools.synth_work import ChunkMaker, WorkerFailed, produce
+from tools.synth_rows import TRACKS_PER_CHUNK
+from tools.synth_work import Chunk, ChunkMaker, WorkerFailed, produce
 
 MAX_TRACKS = 300_000_000
 """Upper bound for N: above the real dump's 256M tracks, so any realistic size fits."""
 MAX_SEED = 2**63 - 1
+MAX_WORKERS = 64
 PARTIAL_SUFFIX = ".synth-partial"
 
-BYTES_PER_TRACK = {Role.MAIN: 700, Role.TRACK_FILES: 650}
-"""Generous upper estimates of file size per track (measured sizes are lower), for the
-free-space check; index builds need temporary sort space on top of this."""
-SPACE_MARGIN = 1.3
+BYTES_PER_TRACK = {Role.MAIN: 450, Role.TRACK_FILES: 450}
+"""File size per track, rounded up from measured sizes (about 400 and 420 bytes at 1M
+tracks), for the free-space check."""
+SPACE_MARGIN = 1.25
+"""Room on top for index builds' temporary sort files and estimation error."""
 
 
 class SynthError(Exception):
@@ -92,11 +92,13 @@ def _partial(path: Path) -> Path:
     return path.with_name("." + path.name + PARTIAL_SUFFIX)
 
 
-def _check_arguments(tracks: int, seed: int) -> None:
+def _check_arguments(tracks: int, seed: int, workers: int | None) -> None:
     if isinstance(tracks, bool) or not isinstance(tracks, int) or not 1 <= tracks <= MAX_TRACKS:
         raise SynthError(f"the number of tracks must be 1 to {MAX_TRACKS:,}, not {tracks!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise SynthError(f"the seed must be an integer from 0 to {MAX_SEED}, not {seed!r}")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise SynthError(f"the number of workers must be 1 to {MAX_WORKERS}, not {workers!r}")
 
 
 def _prepare_directory(directory: Path) -> None:
@@ -138,7 +140,7 @@ def synthesize(
     core for large dumps); it changes the speed, never the bytes.
     """
     started = time.monotonic()
-    _check_arguments(tracks, seed)
+    _check_arguments(tracks, seed, workers)
     directory = Path(directory)
     _prepare_directory(directory)
     roles = (Role.MAIN, Role.TRACK_FILES) if track_files else (Role.MAIN,)
@@ -156,8 +158,7 @@ def synthesize(
     writers: dict[Role, DumpWriter] = {}
     try:
         for role in roles:
-            columns = MAIN_COLUMNS if role is Role.MAIN else FILES_COLUMNS
-            writers[role] = DumpWriter(partials[role], ddl_of(SCHEMA_FILES[role]), columns)
+            writers[role] = DumpWriter(partials[role], ddl_of(SCHEMA_FILES[role]))
         maker = ChunkMaker(tracks, seed, track_files)
         _load(produce(maker, _workers(tracks, workers)), writers, report)
         _finish(writers, finals, with_stats, report)
@@ -206,23 +207,18 @@ def _workers(tracks: int, requested: int | None) -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _load(chunks: Iterator[Rows], writers: dict[Role, DumpWriter], report: Progress) -> None:
-    main = writers[Role.MAIN]
-    files = writers.get(Role.TRACK_FILES)
+def _load(chunks: Iterator[Chunk], writers: dict[Role, DumpWriter], report: Progress) -> None:
     done = 0
     report.step("artists")
-    for rows in chunks:
-        if "tracks" in rows and done == 0:
-            report.step(f"artists done ({main.counts['artists']:,}), now tracks")
+    for chunk in chunks:
+        tracks = chunk[Role.MAIN][1].get("tracks", 0)
+        if tracks and done == 0:
+            report.step(f"{writers[Role.MAIN].counts['artists']:,} artists done, now tracks")
             report.restart()
-        for table, table_rows in rows.items():
-            if table == "track_files":
-                assert files is not None
-                files.insert(table, table_rows)
-            else:
-                main.insert(table, table_rows)
-        if "tracks" in rows:
-            done += len(rows["tracks"])
+        for role, packed in chunk.items():
+            writers[role].append(packed)
+        if tracks:
+            done += tracks
             report.update(done)
 
 
@@ -283,6 +279,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_WORKERS}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("directory", metavar="DIR", type=Path, help="where to write the dump")
     parser.add_argument(
@@ -307,6 +313,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write only the main database (no spotify_clean_track_files.sqlite3)",
     )
     parser.add_argument("--force", action="store_true", help="replace dump files already in DIR")
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=None,
+        metavar="J",
+        help="processes generating rows (default: one per core, up to 4, for large dumps); "
+        "the files are the same bytes for any J",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
 
@@ -320,6 +335,7 @@ def run(args: argparse.Namespace) -> int:
             track_files=args.track_files,
             progress=not args.quiet,
             force=args.force,
+            workers=args.jobs,
         )
     except SynthError as exc:
         print(f"snapshot-api synth: {exc}", file=sys.stderr)

@@ -162,6 +162,16 @@ CASES: tuple[DirtyCase, ...] = (
         "ON a.album_rowid = b.album_rowid AND a.rowid < b.rowid "
         "WHERE a.index_in_album > b.index_in_album",
     ),
+    DirtyCase(
+        "track_artist_missing",
+        "SELECT artist_rowid FROM track_artists "
+        "WHERE artist_rowid NOT IN (SELECT rowid FROM artists)",
+    ),
+    DirtyCase(
+        "album_artist_missing",
+        "SELECT artist_rowid FROM artist_albums "
+        "WHERE artist_rowid NOT IN (SELECT rowid FROM artists)",
+    ),
     DirtyCase("popular_track", "SELECT id FROM tracks WHERE popularity >= 50"),
     DirtyCase("preview_url_null", "SELECT id FROM tracks WHERE preview_url IS NULL"),
     DirtyCase("copyright_c_null", "SELECT id FROM albums WHERE copyright_c IS NULL"),

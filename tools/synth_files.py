@@ -10,6 +10,8 @@ their own, so the main database's rows do not change with `--no-track-files`.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
 
 from tools.synth_ids import IdMaker, stream_key
@@ -39,6 +41,8 @@ STATUSES: tuple[tuple[str, float], ...] = (
     ("error_no_ogg160", 0.005),
     ("error_zero_duration", 0.005),
 )
+_STATUS_NAMES = (*(name for name, _ in STATUSES), "success")
+_STATUS_BOUNDS = tuple(itertools.accumulate(weight for _, weight in STATUSES))
 MALFORMED_JSON = ('["en"', "en", "['en']", '["en",]', "", "[main_artist]")
 """Stored values that are not JSON at all."""
 NOT_ARRAY_JSON = ('"en"', '{"language": "en"}', "42", "null", "true")
@@ -71,16 +75,9 @@ class TrackFiles:
 
     def _row(self, rng: random.Random, info: TrackInfo, broken: set[str]) -> Row:
         random_ = rng.random
-        roll = random_()
-        status = "success"
-        for candidate, weight in STATUSES:
-            if roll < weight:
-                status = candidate
-                break
-            roll -= weight
+        status = _STATUS_NAMES[bisect.bisect(_STATUS_BOUNDS, random_())]
         success = status == "success"
-        hashes = rng.randbytes(64).hex() if success else ""
-        file_ids = rng.randbytes(100).hex() if success else ""
+        digests = rng.randbytes(164).hex() if success else ""  # 2 sha256 + 5 file ids
 
         languages: str | None = None
         if random_() >= 0.35:
@@ -118,18 +115,18 @@ class TrackFiles:
             (96, 160, 160, 320)[int(random_() * 4)] if success else None,
             fetched,
             None if fetched is None else SESSION_COUNTRIES[int(random_() * 8)],
-            hashes[:64] or None,
-            hashes[64:] or None,
+            digests[:64] or None,
+            digests[64:128] or None,
             (1 if random_() < 0.3 else 0) if info.has_isrc else None,
             None if random_() < 0.05 else info.popularity,
             random_() if status == "skipped_low_priority" else None,
             rng.randbytes(48) if success and random_() < 0.1 else None,
             alternatives,
-            file_ids[:40] or None,
-            file_ids[40:80] or None,
-            file_ids[80:120] or None,
-            None if not success or random_() < 0.7 else file_ids[120:160],
-            None if not success or random_() < 0.9 else file_ids[160:200],
+            digests[128:168] or None,
+            digests[168:208] or None,
+            digests[208:248] or None,
+            None if not success or random_() < 0.7 else digests[248:288],
+            None if not success or random_() < 0.9 else digests[288:328],
             languages,
             roles,
             has_lyrics,

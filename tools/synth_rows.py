@@ -409,6 +409,8 @@ class Generator:
         recording_hash = self._recording
         pick_artist = self._pick_artist
         fresh, shared, null = IsrcForm.FRESH, IsrcForm.SHARED, IsrcForm.NULL
+        isrc_forms_add, scripts_add = seen.isrc_forms.add, seen.scripts.add
+        make_info = tuple.__new__  # TrackInfo without NamedTuple's Python-level __new__
         next_track = plan.first_track
 
         for album, (album_type, size, discs) in enumerate(plan.albums, start=plan.first_album):
@@ -459,7 +461,7 @@ class Generator:
                     isrc = None
                 else:
                     isrc = self.isrcs.malformed(recording, form)
-                seen.isrc_forms.add(form)
+                isrc_forms_add(form)
 
                 # artists: the album's own (sometimes another), plus featured ones
                 if compilation:
@@ -485,7 +487,7 @@ class Generator:
 
                 title_hash = recording_hash(recording)
                 title, script = name_of(title_hash)
-                seen.scripts.add(script)
+                scripts_add(script)
                 name = title
                 version = None
                 if featured and random_() < 0.5:
@@ -524,26 +526,32 @@ class Generator:
                         1 if random_() < 0.12 else 0,
                     ]
                 )
-                track_artists.extend([rowid, artist] for artist in artists)
+                if len(artists) == 1:
+                    track_artists.append([rowid, artists[0]])
+                else:
+                    track_artists.extend([rowid, artist] for artist in artists)
                 infos.append(
-                    TrackInfo(
-                        rowid,
-                        track_id,
-                        isrc is not None,
-                        popularity,
-                        duration,
-                        len(artists),
-                        album_artist_count,
-                        title,
-                        version,
-                        track_fetched,
+                    make_info(
+                        TrackInfo,
+                        (
+                            rowid,
+                            track_id,
+                            isrc is not None,
+                            popularity,
+                            duration,
+                            len(artists),
+                            album_artist_count,
+                            title,
+                            version,
+                            track_fetched,
+                        ),
                     )
                 )
 
             album_spans.append((first_index, len(tracks)))
             name_hash = self._album_name(album)
             album_name, script = name_of(name_hash)
-            seen.scripts.add(script)
+            scripts_add(script)
             if name_hash % 500 == 0:
                 album_name = ""  # taken down
                 seen.empty_album_name = True
@@ -648,6 +656,10 @@ class Generator:
             images = rows["album_images"]
             at = int(rng.random() * len(images))
             images.insert(at, list(images[at]))
+        # references are documentation only in the real dump: one artist row that is not there
+        missing_artist = self.plan.artists + 1 + int(rng.random() * 1000)
+        rows["track_artists"].append([tracks[int(rng.random() * len(tracks))][0], missing_artist])
+        rows["artist_albums"].append([missing_artist, albums[-1][0], 1, 0, None])
         if not seen.popular_track and not any(row[_T_POP] >= 50 for row in tracks):
             at = int(rng.random() * len(tracks))
             row = tracks[at]

@@ -162,24 +162,31 @@ SCRIPT_WEIGHTS: dict[Script, int] = {
 }
 """Out of 1024: how often a name is in each script (Latin dominates, as in the real data)."""
 
-_SCRIPT_TABLE: tuple[Script, ...] = tuple(
-    script for script, weight in SCRIPT_WEIGHTS.items() for _ in range(weight)
-)
-assert len(_SCRIPT_TABLE) == 1024
-
 _JOINER: dict[Script, str] = {Script.CJK: "", Script.KANA: "", Script.THAI: ""}
+_SCRIPT_TABLE: tuple[tuple[Script, tuple[str, ...], str], ...] = tuple(
+    (script, VOCABULARY[script], _JOINER.get(script, " "))
+    for script, weight in SCRIPT_WEIGHTS.items()
+    for _ in range(weight)
+)
+"""1024 entries, a script as often as its weight says: (script, words, word separator)."""
+assert len(_SCRIPT_TABLE) == 1024
+_WORD_COUNTS = (1, 1, 2, 2, 2, 3, 3, 4)
 _WORDS_LATIN = VOCABULARY[Script.LATIN]
 
 
 def name_of(hashed: int) -> tuple[str, Script]:
     """A 1-4 word name in one script, from the bits of a 64-bit hash; also the script."""
-    script = _SCRIPT_TABLE[hashed & 1023]
-    words = VOCABULARY[script]
-    count = (1, 1, 2, 2, 2, 3, 3, 4)[(hashed >> 10) & 7]
+    script, words, joiner = _SCRIPT_TABLE[hashed & 1023]
+    count = _WORD_COUNTS[(hashed >> 10) & 7]
     size = len(words)
-    chosen = [words[(hashed >> (13 + 12 * i)) % size] for i in range(count)]
-    name = _JOINER.get(script, " ").join(chosen)
-    if script is not Script.EMOJI and (hashed >> 61) == 7:
+    name = words[(hashed >> 13) % size]
+    if count > 1:
+        name += joiner + words[(hashed >> 25) % size]
+        if count > 2:
+            name += joiner + words[(hashed >> 37) % size]
+            if count > 3:
+                name += joiner + words[(hashed >> 49) % size]
+    if (hashed >> 61) == 7 and script is not Script.EMOJI:
         name += " " + _WORDS_LATIN[(hashed >> 3) % len(_WORDS_LATIN)]  # mixed-script names
     return name, script
 

@@ -1,14 +1,17 @@
 """Making chunks of rows in worker processes, handed back in order.
 
-Generating rows is Python work and SQLite inserts are cheap next to it, so the
-parent only writes while worker processes generate. Each task is a pure
-function of the seed and the task (`synth_rows`), and results are consumed in
-task order, so the files are the same bytes whatever the number of workers.
-At most `2 × workers` tasks are in flight, which bounds memory.
+Generating rows is Python work, so worker processes generate and pack each
+chunk into a small in-memory database (`synth_db.ChunkPacker`), and the
+parent only copies packed chunks into the files. Each task is a pure function
+of the seed and the task (`synth_rows`), and chunks are consumed in task
+order, so the files are the same bytes whatever the number of workers (with
+one, the same packing happens in-process). At most `2 × workers` tasks are in
+flight, which bounds memory.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 from collections import deque
@@ -16,8 +19,15 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from snapshot_api.layout import SCHEMA_FILES, Role
+from tools.synth_db import ChunkPacker, Packed, ddl_of
+from tools.synth_files import COLUMNS as FILES_COLUMNS
 from tools.synth_files import TrackFiles
-from tools.synth_rows import ChunkPlan, Generator, Plan, Rows
+from tools.synth_rows import COLUMNS as MAIN_COLUMNS
+from tools.synth_rows import ChunkPlan, Generator, Plan
+
+Chunk = dict[Role, Packed]
+"""A chunk of rows, packed per database file."""
 
 Task = tuple[str, int | ChunkPlan]
 """("artists", chunk number), ("markets", 0) or ("tracks", ChunkPlan)."""
@@ -33,6 +43,8 @@ class ChunkMaker:
     def __init__(self, tracks: int, seed: int, track_files: bool) -> None:
         self.generator = Generator(Plan.of(tracks, seed))
         self.files = TrackFiles(seed) if track_files else None
+        self._main = ChunkPacker(ddl_of(SCHEMA_FILES[Role.MAIN]), MAIN_COLUMNS)
+        self._track_files = ChunkPacker(ddl_of(SCHEMA_FILES[Role.TRACK_FILES]), FILES_COLUMNS)
 
     def tasks(self) -> Iterator[Task]:
         """Every task in the order the rows are written: artists, markets, tracks."""
@@ -42,18 +54,20 @@ class ChunkMaker:
         for plan in self.generator.track_chunk_plans():
             yield ("tracks", plan)
 
-    def make(self, task: Task) -> Rows:
+    def make(self, task: Task) -> Chunk:
         kind, argument = task
         if kind == "artists":
             assert isinstance(argument, int)
-            return self.generator.artist_chunk(argument)
+            return {Role.MAIN: self._main.pack(self.generator.artist_chunk(argument))}
         if kind == "markets":
-            return {"available_markets": self.generator.market_rows()}
+            return {Role.MAIN: self._main.pack({"available_markets": self.generator.market_rows()})}
         assert isinstance(argument, ChunkPlan)
         chunk = self.generator.track_chunk(argument)
+        packed = {Role.MAIN: self._main.pack(chunk.rows)}
         if self.files is not None:
-            chunk.rows["track_files"] = self.files.chunk(chunk.number, chunk.tracks)
-        return chunk.rows
+            rows = self.files.chunk(chunk.number, chunk.tracks)
+            packed[Role.TRACK_FILES] = self._track_files.pack({"track_files": rows})
+        return packed
 
 
 _maker: ChunkMaker | None = None
@@ -62,10 +76,11 @@ _maker: ChunkMaker | None = None
 def _start_worker(tracks: int, seed: int, track_files: bool) -> None:
     global _maker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    gc.disable()  # rows are lists without cycles: reference counting frees them
     _maker = ChunkMaker(tracks, seed, track_files)
 
 
-def _make(task: Task) -> Rows:
+def _make(task: Task) -> Chunk:
     assert _maker is not None
     return _maker.make(task)
 
@@ -79,11 +94,17 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def produce(maker: ChunkMaker, workers: int) -> Iterator[Rows]:
+def produce(maker: ChunkMaker, workers: int) -> Iterator[Chunk]:
     """The rows of every task in order, made here (workers ≤ 1) or in worker processes."""
     if workers <= 1:
-        for task in maker.tasks():
-            yield maker.make(task)
+        collecting = gc.isenabled()
+        gc.disable()  # rows are lists without cycles: cyclic collection passes only cost time
+        try:
+            for task in maker.tasks():
+                yield maker.make(task)
+        finally:
+            if collecting:
+                gc.enable()
         return
     plan = maker.generator.plan
     pool = ProcessPoolExecutor(
@@ -100,8 +121,8 @@ def produce(maker: ChunkMaker, workers: int) -> Iterator[Rows]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _in_order(pool: ProcessPoolExecutor, tasks: Iterable[Task], window: int) -> Iterator[Rows]:
-    pending: deque[Future[Rows]] = deque()
+def _in_order(pool: ProcessPoolExecutor, tasks: Iterable[Task], window: int) -> Iterator[Chunk]:
+    pending: deque[Future[Chunk]] = deque()
     for task in tasks:
         pending.append(pool.submit(_make, task))
         if len(pending) >= window:

@@ -5,9 +5,8 @@ Middleware, outermost first, and why in this order:
    and the CORS headers. Outermost so it times, records and marks every
    answer, whoever gives it (429s and 500s included).
 2. `PreflightMiddleware`: `OPTIONS` answered before anything else runs.
-3. Rate limiting (`snapshot_api.server.ratelimit`, unless `--rate 0`): before the
-   cache, so a 304 is counted like any other request and carries the
-   `RateLimit` fields.
+3. `RateLimitMiddleware` (when `--rate` is not 0): before the cache, so a 304
+   is counted like any other request and carries the `RateLimit` fields.
 4. `ConditionalGetMiddleware`: ETag, Cache-Control, and 304 without a query.
 Inside them, Starlette's exception middleware turns `ApiError`,
 `InvalidIdentifier` and routing errors into JSON errors (`responses.py`).
@@ -18,8 +17,11 @@ reads the settings `serve` left in the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import sys
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import fields
 from pathlib import Path
@@ -33,13 +35,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from uvicorn.config import STARTUP_FAILURE
 
 from snapshot_api import __version__
 from snapshot_api.config import ServeSettings
 from snapshot_api.errors import ApiError, ErrorCode, InvalidIdentifier, SnapshotError
 from snapshot_api.server import metrics
 from snapshot_api.server.caching import CORS_HEADERS, ConditionalGetMiddleware, PreflightMiddleware
-from snapshot_api.server.client_ip import client_ip
+from snapshot_api.server.client_ip import ClientAddressResolver
 from snapshot_api.server.logs import configure_logging
 from snapshot_api.server.observability import RequestContextMiddleware
 from snapshot_api.server.openapi import OpenApi, openapi_routes
@@ -57,6 +60,10 @@ from snapshot_api.snapshot import Snapshot
 WORKER_SETTINGS_ENV = "SNAPSHOT_API_WORKER_SETTINGS"
 """Set by `serve` for its worker processes: the resolved settings as JSON."""
 
+BATCH_THREADS = 2
+"""Threads per worker for large batches: SQLite releases the GIL while it works, so two
+batches in flight can use both cores of a small machine; more would only queue."""
+
 CACHEABLE_PATHS = frozenset({"/openapi.json", "/openapi.yaml", "/docs"})
 
 _log = structlog.get_logger("snapshot_api.server")
@@ -69,7 +76,13 @@ def is_cacheable(path: str) -> bool:
 
 async def _unavailable_handler(request: Request, exc: Exception) -> Response:
     """The snapshot failed under a request (file damaged or removed): 503, never 500."""
-    _log.error("snapshot error", error=str(exc), path=request.url.path, exc_info=exc)
+    _log.error(
+        "snapshot error",
+        error=str(exc),
+        path=request.url.path,
+        request_id=request.scope.get("state", {}).get("request_id"),
+        exc_info=exc,
+    )
     return error_response(
         ApiError(ErrorCode.NOT_READY, "the snapshot is not answering; see /ready")
     )
@@ -79,10 +92,14 @@ def create_app(
     settings: ServeSettings, snapshot: Snapshot, *, owns_snapshot: bool = False
 ) -> Starlette:
     """The ASGI app serving `snapshot`; with `owns_snapshot`, it is closed at shutdown."""
+    batch_threads = ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="snapshot-batch")
     routes = [
         *lookup_routes(snapshot),
         batch_route(
-            snapshot, max_items=settings.max_batch_items, max_body_bytes=settings.max_body_bytes
+            snapshot,
+            max_items=settings.max_batch_items,
+            max_body_bytes=settings.max_body_bytes,
+            executor=batch_threads,
         ),
         *status_routes(snapshot),
     ]
@@ -96,6 +113,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        batch_threads.shutdown(wait=True)
         if owns_snapshot:
             snapshot.close()
 
@@ -106,7 +124,7 @@ def create_app(
                 RequestContextMiddleware,
                 routes=table,
                 headers=CORS_HEADERS,
-                client_of=lambda scope: client_ip(scope, settings.trusted_proxy),
+                client_of=ClientAddressResolver(settings.trusted_proxy),
             ),
             Middleware(PreflightMiddleware, routes=table),
             *(
@@ -151,8 +169,6 @@ def encode_settings(settings: ServeSettings) -> str:
 
 
 def decode_settings(text: str) -> ServeSettings:
-    import ipaddress
-
     values: dict[str, Any] = orjson.loads(text)
     values["trusted_proxy"] = tuple(
         ipaddress.ip_network(cidr, strict=False) for cidr in values["trusted_proxy"]
@@ -163,10 +179,19 @@ def decode_settings(text: str) -> ServeSettings:
 
 
 def worker_app() -> Starlette:
-    """uvicorn's app factory in each worker process (`serve --workers N`)."""
+    """uvicorn's app factory in each worker process (`serve --workers N`).
+
+    A worker that cannot open the snapshot (removed since `serve` checked it)
+    exits with uvicorn's start-up failure status, which makes the supervisor
+    stop instead of restarting it forever.
+    """
     settings = decode_settings(os.environ[WORKER_SETTINGS_ENV])
     configure_logging(settings.log_level)
     assert settings.snapshot_dir is not None, "serve resolves the directory before workers start"
-    snapshot = Snapshot.open(settings.snapshot_dir)
+    try:
+        snapshot = Snapshot.open(settings.snapshot_dir)
+    except SnapshotError as exc:
+        _log.error("worker cannot open the snapshot", error=str(exc), pid=os.getpid())
+        sys.exit(STARTUP_FAILURE)
     _log.info("worker started", pid=os.getpid(), snapshot_id=snapshot.snapshot_id)
     return create_app(settings, snapshot, owns_snapshot=True)

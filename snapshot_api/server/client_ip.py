@@ -53,6 +53,10 @@ def parse_address(token: str) -> Address | None:
     reports) is the IPv4 address it maps. Anything else is None.
     """
     token = token.strip(" \t\"'")
+    try:  # the common case first: a plain IPv4 address
+        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, token), "big")
+    except (OSError, ValueError):
+        pass
     if not token or len(token) > _MAX_TOKEN:
         return None
     if token[0] == "[":
@@ -165,16 +169,15 @@ class ClientAddressResolver:
         values = [value for name, value in scope.get("headers", ()) if name == b"x-forwarded-for"]
         if not values:
             return peer
-        chain = b",".join(values).decode("latin-1")
+        chain = (values[0] if len(values) == 1 else b",".join(values)).decode("latin-1")
         tokens = chain.rsplit(",", self.max_hops)
         unsplit_rest = len(tokens) > self.max_hops  # tokens[0] still holds several entries
         candidate = peer
         for index in range(len(tokens) - 1, -1, -1):
-            token = tokens[index]
-            if not token.strip():
-                continue  # "a, , b": empty entries carry nothing
-            address = None if index == 0 and unsplit_rest else parse_address(token)
+            address = None if index == 0 and unsplit_rest else parse_address(tokens[index])
             if address is None:
+                if not tokens[index].strip():
+                    continue  # "a, , b": empty entries carry nothing
                 break  # no trusted proxy writes this: believe nothing further left
             candidate = address
             if not self.trusted.contains(address):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import importlib
 import os
 import shutil
 import signal
@@ -37,6 +36,7 @@ from typing import Any
 
 import structlog
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from snapshot_api import __version__
@@ -97,9 +97,10 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 
 def _sample_directory() -> Path:
-    """The built-in sample snapshot, made on first use by `tools.sample.ensure_sample`."""
-    sample = importlib.import_module("tools.sample")
-    return Path(sample.ensure_sample())
+    """The built-in sample snapshot, made on first use (a few seconds) in the user's cache."""
+    from tools.sample import ensure_sample  # the synthesiser and builder load only when needed
+
+    return ensure_sample()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,8 +112,8 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     try:
         directory = settings.snapshot_dir or _sample_directory()
-    except (ImportError, OSError, SnapshotError) as exc:
-        return _fail(f"cannot prepare the sample snapshot: {exc}")
+    except SnapshotError as exc:
+        return _fail(str(exc))
     settings = dataclasses.replace(settings, snapshot_dir=directory.resolve())
     try:
         snapshot = Snapshot.open(directory)
@@ -133,8 +134,9 @@ def run(args: argparse.Namespace) -> int:
             if settings.workers == 1:
                 _serve_in_process(settings, snapshot, sock)
             else:
-                snapshot.close()
-                _serve_workers(settings, sock)
+                snapshot.close()  # each worker opens its own
+                if not _serve_workers(settings, sock):
+                    return _fail("a worker process could not start (see the log); stopped")
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     _log.info("stopped", pid=os.getpid())
@@ -203,7 +205,8 @@ def _serve_in_process(settings: ServeSettings, snapshot: Snapshot, sock: socket.
     QuietExitServer(uvicorn.Config(app, **_uvicorn_options(settings))).run(sockets=[sock])
 
 
-def _serve_workers(settings: ServeSettings, sock: socket.socket) -> None:
+def _serve_workers(settings: ServeSettings, sock: socket.socket) -> bool:
+    """Run the workers until SIGTERM; False when one failed to start (and all stopped)."""
     from snapshot_api.server.app import WORKER_SETTINGS_ENV, encode_settings
 
     os.environ[WORKER_SETTINGS_ENV] = encode_settings(settings)
@@ -213,4 +216,6 @@ def _serve_workers(settings: ServeSettings, sock: socket.socket) -> None:
         workers=settings.workers,
         **_uvicorn_options(settings),
     )
-    Multiprocess(config, sockets=[sock]).run()
+    supervisor = Multiprocess(config, sockets=[sock])
+    supervisor.run()
+    return all(process.exitcode != STARTUP_FAILURE for process in supervisor.processes)

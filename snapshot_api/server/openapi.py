@@ -287,10 +287,15 @@ def _error_example(code: ErrorCode, message: str, **details: Any) -> dict[str, A
 
 # --- operations --------------------------------------------------------------------------
 
+_LIMIT_HEADERS = {
+    "RateLimit": {"$ref": "#/components/headers/RateLimit"},
+    "RateLimit-Policy": {"$ref": "#/components/headers/RateLimitPolicy"},
+}
 _CACHED_HEADERS = {
     "ETag": {"$ref": "#/components/headers/ETag"},
     "Cache-Control": {"$ref": "#/components/headers/CacheControl"},
     "X-Request-ID": {"$ref": "#/components/headers/RequestId"},
+    **_LIMIT_HEADERS,
 }
 _PLAIN_HEADERS = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
 
@@ -313,9 +318,20 @@ _NOT_MODIFIED = {
     "description": "Not modified: `If-None-Match` named this answer's ETag. No body.",
     "headers": _CACHED_HEADERS,
 }
-_RATE_LIMITED = _error(
-    "Rate limited (per client IP); see `Retry-After`.",
-    _error_example(ErrorCode.RATE_LIMITED, "too many requests; retry in 1 s"),
+_RATE_LIMITED = _json(
+    _ref("Error"),
+    _error_example(
+        ErrorCode.RATE_LIMITED,
+        "too many requests from 203.0.113.7: the limit is 100 per second with bursts of 200; "
+        "retry in 1 s",
+        retry_after=1,
+    ),
+    "Rate limited (per client IP); `Retry-After` says when to come back.",
+    {
+        **_PLAIN_HEADERS,
+        **_LIMIT_HEADERS,
+        "Retry-After": {"$ref": "#/components/headers/RetryAfter"},
+    },
 )
 _UNAVAILABLE = _error(
     "The snapshot stopped answering (a file removed or damaged); see /ready.",
@@ -494,7 +510,7 @@ def _batch_operation(settings: ServeSettings) -> dict[str, Schema]:
                         _ref("BatchResponse"),
                         EXAMPLE_BATCH_RESPONSE,
                         "Found, not found and invalid items.",
-                        _PLAIN_HEADERS,
+                        {**_PLAIN_HEADERS, **_LIMIT_HEADERS},
                     ),
                     "400": _error(
                         "Not JSON, not an object of lists of strings, an unknown key, no items, "
@@ -686,6 +702,20 @@ def build_spec(settings: ServeSettings) -> dict[str, Any]:
                 "RequestId": {
                     "description": "The request's X-Request-ID, as sent or generated.",
                     "schema": {"type": "string"},
+                },
+                "RateLimit": {
+                    "description": "IETF draft: whole tokens left and seconds until the "
+                    'bucket is full, e.g. `"ip";r=137;t=1`. On rate-limited routes.',
+                    "schema": {"type": "string"},
+                },
+                "RateLimitPolicy": {
+                    "description": "IETF draft: bucket size and seconds to fill it, e.g. "
+                    '`"ip";q=200;w=2`. On rate-limited routes.',
+                    "schema": {"type": "string"},
+                },
+                "RetryAfter": {
+                    "description": "Whole seconds (at least 1) until the refused request fits.",
+                    "schema": {"type": "integer", "minimum": 1},
                 },
             },
         },

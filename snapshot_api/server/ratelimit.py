@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -120,9 +120,7 @@ class _Ticket:
         self.retry_after = 0
 
 
-def open_table(
-    settings: ServeSettings, environ: MutableMapping[str, str] | None = None
-) -> BucketTable:
+def open_table(settings: ServeSettings, environ: Mapping[str, str] | None = None) -> BucketTable:
     """The shared table named by `STATE_ENV`, or a private one for a single worker."""
     environ = os.environ if environ is None else environ
     path = environ.get(STATE_ENV)
@@ -143,7 +141,7 @@ class SharedState:
 
     While open, `STATE_ENV` names it in `os.environ`, which worker processes
     inherit; `close()` removes the variable and the file. Usable as a context
-    manager. Disabled (and free) when rate limiting is off.
+    manager. Disabled (and free) with one worker or rate limiting off.
     """
 
     def __init__(self, table: BucketTable | None) -> None:
@@ -171,8 +169,12 @@ class SharedState:
 
 
 def create_shared_state(settings: ServeSettings) -> SharedState:
-    """Create the table every worker will share; call before starting uvicorn, `close()` after."""
-    if not settings.rate_limited:
+    """Create the table every worker will share; call before starting uvicorn, `close()` after.
+
+    Free with one worker or limiting off: then there is nothing to share, no
+    file is made, and the middleware keeps a private table.
+    """
+    if not settings.rate_limited or settings.workers < 2:
         return SharedState(None)
     return SharedState(
         BucketTable.create(settings.rate, settings.burst, settings.rate_limit_clients)

@@ -61,6 +61,27 @@ EPSILON = 1e-9
 """Float slack: 0.1 + 0.2 tokens must buy a request costing 0.3."""
 
 
+FILE_PREFIX = "snapshot-api-ratelimit-"
+FILE_SUFFIX = ".table"
+
+
+def remove_stale_tables(directory: Path) -> list[Path]:
+    """Remove table files whose creating process is gone (a server killed with SIGKILL)."""
+    removed = []
+    for path in directory.glob(f"{FILE_PREFIX}*{FILE_SUFFIX}"):
+        pid_text = path.name.removeprefix(FILE_PREFIX).split("-", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+        except OSError:
+            pass  # alive, but another user's: not ours to judge
+    return removed
+
+
 class TableMismatch(RuntimeError):
     """A shared table file was made for other settings (or is not a table at all)."""
 
@@ -141,10 +162,17 @@ class BucketTable:
     def create(
         cls, rate: float, burst: float, capacity: int, directory: Path | None = None
     ) -> BucketTable:
-        """A new shared table file (mode 0600) that other processes can `attach` by path."""
+        """A new shared table file (mode 0600) that other processes can `attach` by path.
+
+        The name carries the creating process id, so tables left behind by a
+        server that was killed (and could not remove its file) are removed by
+        the next one: see `remove_stale_tables`.
+        """
         sets = sets_for(capacity)
+        directory = directory or shared_memory_dir()
+        remove_stale_tables(directory)
         fd, name = tempfile.mkstemp(
-            prefix="snapshot-api-ratelimit-", suffix=".table", dir=directory or shared_memory_dir()
+            prefix=f"{FILE_PREFIX}{os.getpid()}-", suffix=FILE_SUFFIX, dir=directory
         )
         try:
             os.ftruncate(fd, cls._size(sets))
@@ -217,17 +245,21 @@ class BucketTable:
                     now = time.monotonic()
                 slots = _SET.unpack_from(memory, offset)
                 keys = slots[0::3]
-                if key in keys:
+                try:
                     way = keys.index(key)
+                except ValueError:
+                    way = _victim(slots, keys, rate, burst)
+                    tokens = burst
+                else:
                     tokens = slots[3 * way + 1] + (now - slots[3 * way + 2]) * rate
                     if tokens > burst:
                         tokens = burst
-                else:
-                    way = _victim(slots, keys, rate, burst)
-                    tokens = burst
                 admitted = tokens + EPSILON >= cost
-                # A refused request spends nothing and gets back what it paid before.
-                tokens = max(tokens - cost, 0.0) if admitted else min(tokens + refund, burst)
+                if admitted:
+                    tokens = tokens - cost if tokens > cost else 0.0
+                else:
+                    # A refused request spends nothing and gets back what it paid before.
+                    tokens = tokens + refund if tokens + refund < burst else burst
                 _SLOT.pack_into(memory, offset + way * SLOT_BYTES, key, tokens, now)
             finally:
                 if fd is not None:

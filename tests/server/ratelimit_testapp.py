@@ -205,9 +205,8 @@ def main() -> int:
     for name in ("rate", "burst", "workers", "rate_limit_clients"):
         os.environ["SNAPSHOT_API_" + name.upper()] = str(getattr(settings, name))
     os.environ["SNAPSHOT_API_TRUSTED_PROXY"] = ",".join(str(n) for n in settings.trusted_proxy)
-    # Like `serve`: one worker keeps a private table, several share one.
-    shared = create_shared_state(settings) if settings.workers > 1 else None
-    try:
+    # Like `serve`: several workers share one table (one worker keeps a private one).
+    with create_shared_state(settings):
         uvicorn.run(
             "ratelimit_testapp:create",
             factory=True,
@@ -218,9 +217,6 @@ def main() -> int:
             log_level="warning",
             access_log=False,
         )
-    finally:
-        if shared is not None:
-            shared.close()
     return 0
 
 

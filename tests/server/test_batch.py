@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from conftest import ServerProcess
 from handmade import ALBUM, ARTIST, LONELY_ISRC, SHARED_ISRC, TRACK
+from server_process import ServerProcess
 
 from snapshot_api import Snapshot
 
@@ -287,3 +287,18 @@ def test_expect_100_continue_is_answered_before_the_body(server: ServerProcess) 
         sock.sendall(body)
         answer = _read_response(sock, time.monotonic() + 10)
     assert answer.startswith(b"HTTP/1.1 200")
+
+
+def test_a_client_that_leaves_mid_body_is_logged_not_crashed(
+    server: ServerProcess, client: httpx.Client
+) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /batch/lookup HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"X-Request-ID: leaves-early\r\nContent-Length: 100\r\n\r\n" + b'{"isrcs": ['
+        )
+        time.sleep(0.2)
+    line = server.wait_for(lambda entry: entry.get("request_id") == "leaves-early")
+    assert line["status"] == 499
+    assert client.get("/health").status_code == 200
+    assert not [entry for entry in server.lines if entry.get("event") == "unhandled error"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import start_server
 from handmade import ALBUM, SHARED_ISRC, TRACK
+from server_process import start_server
 
 LOOKUPS = [
     f"/lookup/isrc/{SHARED_ISRC}",

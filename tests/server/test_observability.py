@@ -11,8 +11,8 @@ import httpx
 import orjson
 import pytest
 import uvicorn
-from conftest import ServerProcess
 from handmade import SHARED_ISRC, TRACK
+from server_process import ServerProcess
 from starlette.types import Receive, Scope, Send
 
 from snapshot_api.server.observability import RequestContextMiddleware

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ServerProcess, start_server
 from handmade import SHARED_ISRC, TRACK
+from server_process import ServerProcess, start_server
+
+from snapshot_api.server.ratelimit_table import FILE_PREFIX, FILE_SUFFIX, shared_memory_dir
 
 FROZEN = ("--rate", "0.01")
 
@@ -63,9 +65,16 @@ def test_a_batch_costs_one_token_per_started_fifty_distinct_items(hand_snapshot:
         server.stop(signal.SIGKILL)
 
 
+def table_files(pid: int) -> list[Path]:
+    """The shared tables made by process `pid` (other servers may run on this machine)."""
+    return list(shared_memory_dir().glob(f"{FILE_PREFIX}{pid}-*{FILE_SUFFIX}"))
+
+
 def test_two_workers_share_one_limit(hand_snapshot: Path) -> None:
     server = start_server(hand_snapshot, *FROZEN, "--burst", "10", "--workers", "2")
+    pid = server.process.pid
     try:
+        assert len(table_files(pid)) == 1, "serve made one shared table"
         statuses = []
         for _ in range(40):  # a new connection each time: the kernel spreads them over workers
             with httpx.Client(base_url=server.url) as client:
@@ -76,6 +85,23 @@ def test_two_workers_share_one_limit(hand_snapshot: Path) -> None:
         assert len(pids) == 2, "both workers answered"
     finally:
         assert server.stop() == 0
+    assert table_files(pid) == [], "the shared table is removed when serve stops"
+
+
+def test_forwarded_for_is_ignored_when_loopback_is_not_trusted(hand_snapshot: Path) -> None:
+    """uvicorn's own proxy headers (which trust 127.0.0.1 whatever we say) must be off."""
+    server = start_server(hand_snapshot, *FROZEN, "--burst", "3", "--trusted-proxy", "10.0.0.0/8")
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            statuses = [
+                client.get(
+                    f"/lookup/track/{TRACK[1]}", headers={"X-Forwarded-For": f"198.51.100.{n}"}
+                ).status_code
+                for n in range(5)
+            ]
+        assert statuses == [200, 200, 200, 429, 429], "forged addresses share the peer's bucket"
+    finally:
+        server.stop(signal.SIGKILL)
 
 
 def test_forwarded_addresses_get_their_own_buckets_and_appear_in_the_log(

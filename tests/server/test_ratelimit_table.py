@@ -6,6 +6,8 @@ import asyncio
 import math
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -18,7 +20,13 @@ from hypothesis import strategies as st
 
 from snapshot_api.config import ServeSettings
 from snapshot_api.server.ratelimit import STATE_ENV, create_shared_state, open_table
-from snapshot_api.server.ratelimit_table import WAYS, BucketTable, TableMismatch
+from snapshot_api.server.ratelimit_table import (
+    FILE_PREFIX,
+    FILE_SUFFIX,
+    WAYS,
+    BucketTable,
+    TableMismatch,
+)
 
 
 class VirtualClockLoop(asyncio.SelectorEventLoop):
@@ -195,7 +203,26 @@ def test_shared_state_lives_in_the_environment_until_closed() -> None:
     assert not path.exists()
 
 
-def test_no_shared_state_when_limiting_is_off() -> None:
-    with create_shared_state(ServeSettings(rate=0.0, workers=4)) as state:
+@pytest.mark.parametrize("settings", [ServeSettings(rate=0.0, workers=4), ServeSettings()])
+def test_no_shared_state_when_limiting_is_off_or_one_worker(settings: ServeSettings) -> None:
+    with create_shared_state(settings) as state:
         assert state.table is None
         assert STATE_ENV not in os.environ
+
+
+def test_tables_of_killed_servers_are_removed_by_the_next(tmp_path: Path) -> None:
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+    dead = tmp_path / f"{FILE_PREFIX}{finished.stdout.strip()}-abc{FILE_SUFFIX}"
+    alive = tmp_path / f"{FILE_PREFIX}{os.getppid()}-def{FILE_SUFFIX}"
+    unrelated = tmp_path / f"{FILE_PREFIX}notapid{FILE_SUFFIX}"
+    for path in (dead, alive, unrelated):
+        path.write_bytes(b"")
+    table = BucketTable.create(rate=1.0, burst=1, capacity=8, directory=tmp_path)
+    try:
+        assert not dead.exists()
+        assert alive.exists() and unrelated.exists()
+        assert table.path is not None and table.path.name.startswith(f"{FILE_PREFIX}{os.getpid()}-")
+    finally:
+        table.unlink()
+        table.close()

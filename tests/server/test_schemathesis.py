@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import schemathesis
-from conftest import SHARED_SERVER_SETTINGS, ServerProcess
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -22,6 +21,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from server_process import SHARED_SERVER_SETTINGS, ServerProcess
 
 from snapshot_api.server.openapi import build_spec
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -13,9 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import structlog
 import uvloop
-from conftest import ROOT, copy_snapshot, start_server
 from handmade import SHARED_ISRC, TRACK, write_dump
+from server_process import ROOT, start_server
+from snapshot_fixtures import copy_snapshot
 
 from snapshot_api.server.command import listen_socket
 
@@ -119,7 +122,10 @@ def test_sigterm_finishes_requests_in_flight_and_exits_0(hand_snapshot: Path, wo
         sock, rest = _send_partial_batch(server.port)
         time.sleep(0.3)  # the request is being read by a worker
         server.process.send_signal(signal.SIGTERM)
-        server.wait_for(lambda line: line.get("event") == "Shutting down", timeout=20)
+        deadline = time.monotonic() + 20
+        while len(server.events("Shutting down")) < workers:  # every worker, not just the first
+            assert time.monotonic() < deadline, "workers did not start shutting down"
+            time.sleep(0.05)
         with pytest.raises(httpx.TransportError):
             httpx.get(server.url + "/health", timeout=2)
         sock.sendall(rest)
@@ -231,3 +237,70 @@ def test_accepted_connections_get_tcp_nodelay(loop: str) -> None:
     else:
         asyncio.run(main())
     assert nodelay and nodelay[0] != 0
+
+
+def test_a_worker_that_cannot_open_the_snapshot_fails_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The supervisor stops on this status instead of restarting the worker forever."""
+    from uvicorn.config import STARTUP_FAILURE
+
+    from snapshot_api.config import ServeSettings
+    from snapshot_api.server.app import WORKER_SETTINGS_ENV, encode_settings, worker_app
+
+    settings = ServeSettings(snapshot_dir=tmp_path / "gone", workers=2)
+    monkeypatch.setenv(WORKER_SETTINGS_ENV, encode_settings(settings))
+    saved = structlog.get_config()
+    handlers = {name: logging.getLogger(name).handlers for name in ("uvicorn", "snapshot_api")}
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            worker_app()  # sets up this process's logging as a worker would
+    finally:
+        structlog.configure(**saved)
+        for name, previous in handlers.items():
+            logging.getLogger(name).handlers = previous
+    assert exit_info.value.code == STARTUP_FAILURE
+
+
+def test_without_a_directory_the_sample_snapshot_is_made_once_and_served(tmp_path: Path) -> None:
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first = start_server(None, "--rate", "0", env=env)
+    try:
+        health = httpx.get(first.url + "/health").json()
+        (serving,) = first.events("serving")
+        assert serving["directory"].startswith(str(tmp_path / "cache" / "snapshot-api"))
+        assert 1000 <= health["counts"]["tracks"] <= 5000
+        tracks = httpx.post(first.url + "/batch/lookup", json={"isrcs": ["ZZ0000000000"]}).json()[
+            "not_found"
+        ]["isrcs"]
+        assert tracks == ["ZZ0000000000"]
+    finally:
+        assert first.stop() == 0
+    assert "making the sample" in first.read_stderr()
+    again = start_server(None, "--rate", "0", env=env)
+    try:
+        assert httpx.get(again.url + "/health").json() == health, "same sample"
+    finally:
+        assert again.stop() == 0
+    assert "making the sample" not in again.read_stderr(), "not made twice"
+
+
+def test_a_file_damaged_in_place_gives_503_not_500(hand_snapshot: Path, tmp_path: Path) -> None:
+    directory = copy_snapshot(hand_snapshot, tmp_path / "snapshot")
+    server = start_server(directory, "--rate", "0")
+    try:
+        path = f"/lookup/isrc/{SHARED_ISRC}"
+        assert httpx.get(server.url + path).status_code == 200
+        main = directory / "spotify_clean.sqlite3"
+        with main.open("r+b") as damaged:  # same size, same inode: pages overwritten
+            damaged.seek(4096)
+            damaged.write(bytes(range(256)) * ((main.stat().st_size - 4096) // 256))
+        response = httpx.get(server.url + path, headers={"x-request-id": "damaged-1"})
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "not_ready"
+        assert "malformed" not in response.text, "details stay in the log"
+        logged = server.wait_for(lambda line: line.get("event") == "snapshot error")
+        assert logged["request_id"] == "damaged-1"
+        assert httpx.get(server.url + "/ready").status_code == 503
+    finally:
+        assert server.stop() == 0
