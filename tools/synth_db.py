@@ -24,8 +24,10 @@ _CREATE_INDEX = re.compile(r"CREATE\s+(?:UNIQUE\s+)?INDEX\b", re.IGNORECASE)
 _CREATE_TABLE = re.compile(r"CREATE\s+TABLE\b", re.IGNORECASE)
 _INDEX_NAME = re.compile(r"INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w\"]+)", re.IGNORECASE)
 
-CACHE_KIB = 256 * 1024
-"""Page cache per database while loading (KiB): large, so index builds sort in memory."""
+CACHE_KIB = 64 * 1024
+"""Page cache per database (KiB). Loading only appends, so a big cache buys little, and
+index builds sort in SQLite's own bounded buffers: 64 MiB measured as fast as 256 MiB
+at 1M tracks and keeps the peak memory near 0.6 GB at 10M (1.5 GB with 256 MiB)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,6 +161,12 @@ def _check_tools(plan: Plan) -> None:
         )
 
 
+def _phase(results: Results, name: str) -> None:
+    """Announce a phase and note the machine's load as it starts (the report shows it)."""
+    results.loads.append((name, machine.load_average()))
+    say(name)
+
+
 def measure(results: Results) -> None:
     """Every measurement of the plan, into `results` as they come (so an interrupted run
     still has what it measured); servers and children are stopped whatever happens."""
@@ -177,9 +183,10 @@ def measure(results: Results) -> None:
     for size in plan.sizes:
         info = results.snapshots[size]
         sampled = keys.sample(info.directory, plan.sample_keys, plan.seed)
-        say(f"in-process lookups and floor on {size:,} tracks")
+        _phase(results, f"in-process lookups and floor on {size:,} tracks")
         results.inprocess[size] = inprocess.measure(plan, info.directory, size, sampled)
         if size in plan.http_sizes:
+            _phase(results, f"HTTP on {size:,} tracks")
             results.http[size] = http.measure(
                 plan,
                 info.directory,
@@ -203,14 +210,20 @@ def measure(results: Results) -> None:
         )
     if results.stats_snapshot is not None:
         info = results.stats_snapshot
-        say(f"in-process lookups on {info.tracks:,} tracks with sqlite_stat1/4")
+        plain = results.snapshots[info.tracks]
         sampled = keys.sample(info.directory, plan.sample_keys, plan.seed, [Kind.ISRC])
+        # measured back to back with the stats copy, so both see the same machine
+        _phase(results, f"in-process ISRC lookups on {info.tracks:,} tracks without statistics")
+        results.stats_baseline = inprocess.measure(
+            plan, plain.directory, info.tracks, sampled, with_floor=False, kinds=[Kind.ISRC]
+        )
+        _phase(results, f"in-process ISRC lookups on {info.tracks:,} tracks with sqlite_stat1/4")
         results.stats_inprocess = inprocess.measure(
             plan, info.directory, info.tracks, sampled, with_floor=False, kinds=[Kind.ISRC]
         )
     if plan.cold:
         info = results.snapshots[plan.largest]
-        say(f"cold cache on {plan.largest:,} tracks (evicting it from the page cache)")
+        _phase(results, f"cold cache on {plan.largest:,} tracks (evicting the page cache)")
         fresh = keys.sample(info.directory, plan.cold_items, plan.seed + 1, [Kind.ISRC])
         results.cold = inprocess.measure_cold(
             info.directory,

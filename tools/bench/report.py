@@ -91,6 +91,14 @@ def _machine(results: Results) -> list[str]:
         f"- Load average (1, 5, 15 min) at the start: {results.machine.load}; at the end: "
         f"{results.load_at_end} (the machine is shared: other work skews figures)",
         "",
+        *(
+            table(
+                ["phase", "load average (1, 5, 15 min) as it started"],
+                [[name, load] for name, load in results.loads],
+            )
+            if results.loads
+            else []
+        ),
     ]
 
 
@@ -316,13 +324,15 @@ def _inprocess(results: Results) -> list[str]:
 def _statistics(results: Results) -> list[str]:
     lines = ["## Statistics tables (sqlite_stat1/4)", ""]
     stats = results.stats_inprocess
-    plain = results.inprocess.get(stats.tracks) if stats is not None else None
+    plain = results.stats_baseline
+    if plain is None and stats is not None:
+        plain = results.inprocess.get(stats.tracks)
     if stats is None or plain is None:
         return [*lines, "Not measured in this run.", ""]
     lines += [
         f"The same lookups on a copy of the {stats.tracks:,}-track snapshot with ANALYZE run on "
         "it, so `sqlite_stat1`/`sqlite_stat4` are present as a real dump may carry them (see "
-        "FIELD_NOTES.md), against the snapshot without.",
+        "FIELD_NOTES.md), against the snapshot without, measured just before it (ISRC only).",
         "",
     ]
     rows = []

@@ -24,8 +24,12 @@ class Results:
     decompression: Decompression | None = None
     inprocess: dict[int, InProcessFigures] = field(default_factory=dict)
     stats_inprocess: InProcessFigures | None = None
+    stats_baseline: InProcessFigures | None = None
+    """The plain snapshot of the same size, measured right before the stats copy."""
     cold: ColdFigures | None = None
     inprocess_profile: Profile | None = None
     http: dict[int, HttpFigures] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     load_at_end: str = ""
+    loads: list[tuple[str, str]] = field(default_factory=list)
+    """(phase, load average as it started)."""
