@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from snapshot_api.errors import SettingsError
+
 ENV_PREFIX = "SNAPSHOT_API_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_TRUSTED_PROXIES = ("127.0.0.0/8", "::1/128")
@@ -126,10 +128,6 @@ class ServeSettings:
     @property
     def rate_limited(self) -> bool:
         return self.rate > 0
-
-
-class SettingsError(ValueError):
-    """A flag or variable has a value that cannot be used; the message names it."""
 
 
 def _from_env(option: Option, environ: Mapping[str, str]) -> Any:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import apsw
 
+from snapshot_api.errors import MissingIndex
 from snapshot_api.identifiers import Kind, barcode_key
 
 # --- SQL fragments ---------------------------------------------------------------
@@ -215,10 +216,6 @@ REQUIRED_INDEXES: dict[str, tuple[str, ...]] = {
 """Indexes every lookup needs, as table.column of their first column (schema alias → list)."""
 
 _INDEX_PLACEHOLDER = re.compile(r"@(\w+\.\w+)@")
-
-
-class MissingIndex(Exception):
-    """The dump lacks an index a lookup needs; the message names table and column."""
 
 
 def find_indexes(connection: apsw.Connection, schemas: Iterable[str]) -> dict[str, str]:

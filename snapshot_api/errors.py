@@ -1,75 +1,33 @@
-"""Errors are values with codes.
+"""Every error the library raises, in one hierarchy (nothing here knows about HTTP).
 
-Every failure a user or client can cause has one `ErrorCode`; the code decides
-the HTTP status and the machine-readable `error.code` in JSON bodies, and the
-CLI prints the message on one line. Handlers raise `ApiError(code, message)` and
-never build error bodies themselves, so the mapping lives in exactly one place.
+    SnapshotApiError                 the root: catch it to handle every failure we report
+    ├── SnapshotError                a snapshot directory cannot be used (missing, unreadable, ...)
+    │   ├── SnapshotNotPrepared      the dump was not prepared by `snapshot-api build` (or changed)
+    │   ├── MissingIndex             the dump lacks an index the lookups need
+    │   └── SearchUnavailable        the snapshot was built without its search index
+    ├── InvalidIdentifier            malformed ISRC / barcode / Spotify id values (a ValueError)
+    ├── InvalidParameter             a malformed argument other than an identifier (a ValueError)
+    ├── NotFound                     an id that names nothing in the snapshot (a LookupError)
+    ├── SettingsError                a bad server option or environment variable (a ValueError)
+    ├── BuildError                   `build` could not prepare the snapshot
+    └── SynthError                   `synth` could not write the synthetic dump
+
+Messages are for people and fit on one line: the CLI prints them as they are
+(`snapshot_api.cli.main`), the server maps each class to a status and a code
+in one table (`snapshot_api.server.errors`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
 
 
-class ErrorCode(StrEnum):
-    """Machine-readable error codes; the value is what clients see."""
-
-    INVALID_REQUEST = "invalid_request"
-    INVALID_IDENTIFIER = "invalid_identifier"
-    INVALID_JSON = "invalid_json"
-    INVALID_BODY = "invalid_body"
-    EMPTY_BATCH = "empty_batch"
-    BATCH_TOO_LARGE = "batch_too_large"
-    NOT_FOUND = "not_found"
-    ROUTE_NOT_FOUND = "route_not_found"
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-    BODY_TOO_LARGE = "body_too_large"
-    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
-    RATE_LIMITED = "rate_limited"
-    NOT_READY = "not_ready"
-    INTERNAL = "internal_error"
-
-    @property
-    def http_status(self) -> int:
-        return _HTTP_STATUS[self]
+class SnapshotApiError(Exception):
+    """The root of every error this package reports; the message is one line for people."""
 
 
-_HTTP_STATUS: dict[ErrorCode, int] = {
-    ErrorCode.INVALID_REQUEST: 400,
-    ErrorCode.INVALID_IDENTIFIER: 400,
-    ErrorCode.INVALID_JSON: 400,
-    ErrorCode.INVALID_BODY: 400,
-    ErrorCode.EMPTY_BATCH: 400,
-    ErrorCode.BATCH_TOO_LARGE: 400,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.ROUTE_NOT_FOUND: 404,
-    ErrorCode.METHOD_NOT_ALLOWED: 405,
-    ErrorCode.BODY_TOO_LARGE: 413,
-    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
-    ErrorCode.RATE_LIMITED: 429,
-    ErrorCode.NOT_READY: 503,
-    ErrorCode.INTERNAL: 500,
-}
-
-
-class ApiError(Exception):
-    """An error with a code, a message for people, and optional extra fields."""
-
-    def __init__(self, code: ErrorCode, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
-
-    def to_json(self) -> dict[str, Any]:
-        """The body every error response carries: {"error": {"code", "message", ...}}."""
-        return {"error": {"code": self.code.value, "message": self.message, **self.details}}
-
-
-class SnapshotError(Exception):
+class SnapshotError(SnapshotApiError):
     """A snapshot directory cannot be used (missing files, not built, unreadable)."""
 
 
@@ -77,8 +35,36 @@ class SnapshotNotPrepared(SnapshotError):
     """The directory holds a dump that `snapshot-api build` has not prepared yet."""
 
 
-class NotFound(LookupError):
+class MissingIndex(SnapshotError):
+    """The dump lacks an index a lookup needs; the message names table and column."""
+
+
+class SearchUnavailable(SnapshotError):
+    """The snapshot has no search index (built with `--no-search`)."""
+
+
+class NotFound(SnapshotApiError, LookupError):
     """An id that names nothing in the snapshot (e.g. `album_tracks` of an unknown album)."""
+
+
+class InvalidParameter(SnapshotApiError, ValueError):
+    """A malformed argument (not an identifier): `parameter` names it for the caller."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class SettingsError(SnapshotApiError, ValueError):
+    """A server option or environment variable with a value it does not accept."""
+
+
+class BuildError(SnapshotApiError):
+    """`snapshot-api build` could not prepare the snapshot; the message says why and what to do."""
+
+
+class SynthError(SnapshotApiError):
+    """`snapshot-api synth` could not write the dump (bad arguments, no space, existing files)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +90,7 @@ def clip(value: object) -> object:
     return value
 
 
-class InvalidIdentifier(ValueError):
+class InvalidIdentifier(SnapshotApiError, ValueError):
     """One or more values are not well-formed identifiers of their kind.
 
     Raised before any query runs, naming every malformed value, so a caller can
@@ -114,10 +100,3 @@ class InvalidIdentifier(ValueError):
     def __init__(self, rejections: Sequence[Rejection]) -> None:
         self.rejections = tuple(rejections)
         super().__init__("; ".join(r.describe() for r in self.rejections))
-
-    def to_api_error(self) -> ApiError:
-        return ApiError(
-            ErrorCode.INVALID_IDENTIFIER,
-            str(self),
-            values=[clip(r.value) for r in self.rejections],
-        )

@@ -7,6 +7,7 @@ Users may have either, so every reader finds files through `find_dump_files`.
 
 from __future__ import annotations
 
+import importlib.resources
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -65,14 +66,6 @@ def find_dump_files(directory: Path) -> dict[Role, DumpFile]:
     return found
 
 
-def schema_dir() -> Path:
-    """The `schema/` DDL files: packaged beside the code in a wheel, at the top of a checkout."""
-    packaged = Path(__file__).parent / "_schema"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "schema"
-
-
 def schema_sql(name: str) -> str:
-    """The text of one DDL file of `schema/` (e.g. "main.sql")."""
-    return (schema_dir() / name).read_text(encoding="utf-8")
+    """The text of one DDL file (e.g. "main.sql"), package data of `snapshot_api.schema`."""
+    return importlib.resources.files("snapshot_api.schema").joinpath(name).read_text("utf-8")

@@ -21,6 +21,9 @@ from snapshot_api.layout import MANIFEST_NAME
 
 MANIFEST_FORMAT = 1
 
+SIDECAR_MANIFEST_KEY = "manifest"
+"""The sidecar_meta key holding a copy of the manifest the sidecar was built with."""
+
 
 @dataclass(frozen=True, slots=True)
 class FileRecord:
@@ -47,16 +50,15 @@ class FileRecord:
 
 
 def snapshot_id_of(files: list[FileRecord]) -> str:
-    """A stable id for a set of dump files: the same files give the same id.
+    """The snapshot's identity: the same files give the same id (the one rule for it).
 
-    Derived from names, sizes and mtimes (and checksums when computed), so any
-    change to a file changes it, without reading 200 GB to find out.
+    Derived from roles, sizes and mtimes only, so any change to a file changes
+    it without reading 200 GB to find out, and adding checksums later
+    (`build --checksums`) keeps the id, and the ETags clients hold, unchanged.
     """
     digest = hashlib.sha256()
     for record in sorted(files, key=lambda r: r.role):
         digest.update(f"{record.role}\0{record.size}\0{record.mtime_ns}\0".encode())
-        if record.sha256:
-            digest.update(record.sha256.encode())
     return digest.hexdigest()[:20]
 
 

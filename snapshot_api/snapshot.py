@@ -28,7 +28,7 @@ import apsw
 import orjson
 
 from snapshot_api import documents
-from snapshot_api.errors import NotFound, SnapshotError, SnapshotNotPrepared
+from snapshot_api.errors import MissingIndex, NotFound, SnapshotError, SnapshotNotPrepared
 from snapshot_api.identifiers import Kind, parse, parse_all
 from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME, DumpFile, Role, find_dump_files
 from snapshot_api.manifest import Manifest
@@ -100,7 +100,7 @@ class Snapshot:
         # Reads only the schema: opening costs the same whatever the snapshot size.
         try:
             indexes = documents.find_indexes(self._connection(), schemas)
-        except documents.MissingIndex:
+        except MissingIndex:
             self.close()
             raise
         self._queries = documents.Queries.for_layout(indexes, track_files=self.has_track_files)
@@ -143,7 +143,7 @@ class Snapshot:
             snapshot = cls(path, files, manifest, sidecar)
         except apsw.Error as exc:
             raise SnapshotError(f"{path}: cannot open the snapshot: {exc}") from None
-        except documents.MissingIndex as exc:
+        except MissingIndex as exc:
             raise SnapshotError(f"{path}: {exc}; run `snapshot-api verify {path}`") from None
         if manifest is not None:
             snapshot._check_sidecar_matches(manifest)

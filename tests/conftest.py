@@ -17,9 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from handmade import write_dump
-from prepare import prepare
-from snapshot_fixtures import (
+
+from snapshot_api.build.pipeline import build
+from snapshot_api.progress import Reporter
+from snapshot_api.synth.generate import synthesize
+from tests.support.fixtures import (
     CLI_TIMEOUT,
     ROOT,
     CliRunner,
@@ -28,10 +30,8 @@ from snapshot_fixtures import (
     compress_dump,
     copy_snapshot,
 )
-
-from tools.build import build
-from tools.progress import Reporter
-from tools.synth import synthesize
+from tests.support.handmade import write_dump
+from tests.support.prepare import prepare
 
 SYNTHETIC_TRACKS = 3_000
 SYNTHETIC_SEED = 7

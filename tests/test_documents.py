@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from handmade import ALBUM, ARTIST, LONELY_ISRC, SHARED_ISRC, TRACK, write_dump
-from prepare import prepare
-from reference import Reference
 
 from snapshot_api import InvalidIdentifier, NotFound, Snapshot
+from tests.support.handmade import ALBUM, ARTIST, LONELY_ISRC, SHARED_ISRC, TRACK, write_dump
+from tests.support.prepare import prepare
+from tests.support.reference import Reference
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reference import Reference
 
 from snapshot_api import Snapshot
 from snapshot_api.identifiers import Kind, parse_many, stored_barcode_key
+from tests.support.reference import Reference
 
 
 @pytest.fixture(scope="module")

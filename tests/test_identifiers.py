@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from snapshot_api.errors import InvalidIdentifier
 from snapshot_api.identifiers import Kind, parse, parse_all, parse_many, stored_barcode_key
+from snapshot_api.server.errors import api_error_of
 
 BASE62 = string.ascii_letters + string.digits
 ID = "4uLU6hMCjMI75M1A2tKUQC"
@@ -161,4 +162,4 @@ def test_long_rejected_values_are_clipped_in_messages() -> None:
     assert len(message) < 300
     assert "(5000 characters)" in message
     assert caught.value.rejections[0].value == long_value  # the value itself is kept whole
-    assert caught.value.to_api_error().to_json()["error"]["values"][0].endswith("characters)")
+    assert api_error_of(caught.value).to_json()["error"]["values"][0].endswith("characters)")

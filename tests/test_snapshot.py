@@ -12,12 +12,12 @@ from pathlib import Path
 
 import apsw
 import pytest
-from handmade import ALBUM, ARTIST, SHARED_ISRC, TRACK, write_dump
-from prepare import prepare
 
 from snapshot_api import Snapshot, SnapshotError
 from snapshot_api.errors import SnapshotNotPrepared
 from snapshot_api.identifiers import Kind
+from tests.support.handmade import ALBUM, ARTIST, SHARED_ISRC, TRACK, write_dump
+from tests.support.prepare import prepare
 
 LARGE_TABLES = {
     "tracks", "albums", "artists", "album_images", "artist_images", "artist_genres",

@@ -1,5 +1,2 @@
-"""Offline programs over whole snapshots: synth, build, verify, bench.
-
-They may use the `snapshot_api` library; the library never imports them (only
-`snapshot_api.cli` dispatches to them).
-"""
+"""Developer programs, not installed: benchmarks (`python -m tools.bench`), the load test,
+overhead probes. Run them from a checkout; the package never imports them."""

@@ -33,26 +33,25 @@ import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
 from uvicorn.config import STARTUP_FAILURE
 
 from snapshot_api import __version__
 from snapshot_api.config import ServeSettings
-from snapshot_api.errors import ApiError, ErrorCode, InvalidIdentifier, SnapshotError
+from snapshot_api.errors import SnapshotApiError
 from snapshot_api.server import metrics
 from snapshot_api.server.caching import CORS_HEADERS, ConditionalGetMiddleware, PreflightMiddleware
 from snapshot_api.server.client_ip import ClientAddressResolver
+from snapshot_api.server.errors import (
+    ApiError,
+    api_error_handler,
+    http_exception_handler,
+    library_error_handler,
+    unavailable_handler,
+)
 from snapshot_api.server.logs import configure_logging
 from snapshot_api.server.observability import RequestContextMiddleware
 from snapshot_api.server.openapi import OpenApi, openapi_routes
 from snapshot_api.server.ratelimit import RateLimitMiddleware
-from snapshot_api.server.responses import (
-    api_error_handler,
-    error_response,
-    http_exception_handler,
-    invalid_identifier_handler,
-)
 from snapshot_api.server.routes import batch_route, lookup_routes, status_routes
 from snapshot_api.server.routing import RouteTable
 from snapshot_api.snapshot import Snapshot
@@ -72,20 +71,6 @@ _log = structlog.get_logger("snapshot_api.server")
 def is_cacheable(path: str) -> bool:
     """GET answers that depend only on the snapshot and the path (not live status)."""
     return path.startswith("/lookup/") or path in CACHEABLE_PATHS
-
-
-async def _unavailable_handler(request: Request, exc: Exception) -> Response:
-    """The snapshot failed under a request (file damaged or removed): 503, never 500."""
-    _log.error(
-        "snapshot error",
-        error=str(exc),
-        path=request.url.path,
-        request_id=request.scope.get("state", {}).get("request_id"),
-        exc_info=exc,
-    )
-    return error_response(
-        ApiError(ErrorCode.NOT_READY, "the snapshot is not answering; see /ready")
-    )
 
 
 def create_app(
@@ -141,10 +126,9 @@ def create_app(
         ],
         exception_handlers={
             ApiError: api_error_handler,
-            InvalidIdentifier: invalid_identifier_handler,
+            SnapshotApiError: library_error_handler,
             HTTPException: http_exception_handler,
-            SnapshotError: _unavailable_handler,
-            apsw.Error: _unavailable_handler,
+            apsw.Error: unavailable_handler,
         },
         lifespan=lifespan,
     )
@@ -190,7 +174,7 @@ def worker_app() -> Starlette:
     assert settings.snapshot_dir is not None, "serve resolves the directory before workers start"
     try:
         snapshot = Snapshot.open(settings.snapshot_dir)
-    except SnapshotError as exc:
+    except SnapshotApiError as exc:
         _log.error("worker cannot open the snapshot", error=str(exc), pid=os.getpid())
         sys.exit(STARTUP_FAILURE)
     _log.info("worker started", pid=os.getpid(), snapshot_id=snapshot.snapshot_id)

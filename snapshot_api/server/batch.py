@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from snapshot_api.errors import ApiError, ErrorCode
 from snapshot_api.identifiers import Kind, parse_many
+from snapshot_api.server.errors import ApiError, ErrorCode
 from snapshot_api.snapshot import Snapshot
 
 KINDS_BY_KEY: dict[str, Kind] = {kind.batch_key: kind for kind in Kind}

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from snapshot_api.errors import ErrorCode
-from snapshot_api.server.responses import UnreadBodyError
+from snapshot_api.server.errors import ErrorCode, UnreadBodyError
 
 
 def _is_json(content_type: str) -> bool:

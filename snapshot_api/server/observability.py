@@ -19,9 +19,8 @@ import structlog
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from snapshot_api.errors import ErrorCode
 from snapshot_api.server import metrics
-from snapshot_api.server.responses import error_body
+from snapshot_api.server.errors import ErrorCode, error_body
 from snapshot_api.server.routing import RouteTable
 
 REQUEST_ID_HEADER = b"x-request-id"

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from snapshot_api import __version__
 from snapshot_api.config import ServeSettings
-from snapshot_api.errors import ErrorCode
+from snapshot_api.server.errors import ErrorCode
 from snapshot_api.server.responses import JSONBytes
 
 Schema = dict[str, Any]

@@ -26,8 +26,7 @@ from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from snapshot_api.errors import ErrorCode
-from snapshot_api.server.responses import error_body
+from snapshot_api.server.errors import ErrorCode, error_body
 
 
 class CoalescingTransport:

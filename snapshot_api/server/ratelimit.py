@@ -43,8 +43,8 @@ from typing import Any
 import orjson
 
 from snapshot_api.config import ServeSettings
-from snapshot_api.errors import ApiError, ErrorCode
 from snapshot_api.server.client_ip import Address, ClientAddressResolver, format_address
+from snapshot_api.server.errors import ApiError, ErrorCode
 from snapshot_api.server.ratelimit_table import EPSILON, BucketTable
 
 Scope = MutableMapping[str, Any]

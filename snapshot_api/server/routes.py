@@ -25,10 +25,11 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from snapshot_api import __version__
-from snapshot_api.errors import ApiError, ErrorCode, InvalidIdentifier, SnapshotError
+from snapshot_api.errors import InvalidIdentifier, SnapshotError
 from snapshot_api.identifiers import Kind, parse
 from snapshot_api.server import batch, metrics
 from snapshot_api.server.body import read_body, require_json
+from snapshot_api.server.errors import ApiError, ErrorCode, api_error_of
 from snapshot_api.server.ratelimit import charge_batch_items
 from snapshot_api.server.responses import NO_STORE, JSONBytes, json_response
 from snapshot_api.snapshot import Snapshot
@@ -46,7 +47,7 @@ def _key(kind: Kind, value: str, metric_kind: str | None = None) -> str:
         return parse(kind, value, allow_url=False)
     except InvalidIdentifier as exc:
         metrics.count_lookups(metric_kind or kind.value, "invalid")
-        raise exc.to_api_error() from None
+        raise api_error_of(exc) from None
 
 
 def _not_found(kind: str, value: str) -> ApiError:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_process import SHARED_SERVER_SETTINGS, ServerProcess, start_server
+
+from tests.support.server_process import SHARED_SERVER_SETTINGS, ServerProcess, start_server
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from handmade import ALBUM, ARTIST, LONELY_ISRC, SHARED_ISRC, TRACK
-from server_process import ServerProcess
 
 from snapshot_api import Snapshot
+from tests.support.handmade import ALBUM, ARTIST, LONELY_ISRC, SHARED_ISRC, TRACK
+from tests.support.server_process import ServerProcess
 
 MAX_ITEMS = 20
 MAX_BODY = 4096

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from handmade import ALBUM, SHARED_ISRC, TRACK
-from server_process import start_server
+
+from tests.support.handmade import ALBUM, SHARED_ISRC, TRACK
+from tests.support.server_process import start_server
 
 LOOKUPS = [
     f"/lookup/isrc/{SHARED_ISRC}",

@@ -11,12 +11,12 @@ import httpx
 import orjson
 import pytest
 import uvicorn
-from handmade import SHARED_ISRC, TRACK
-from server_process import ServerProcess
 from starlette.types import Receive, Scope, Send
 
 from snapshot_api.server.observability import RequestContextMiddleware
 from snapshot_api.server.routing import RouteTable
+from tests.support.handmade import SHARED_ISRC, TRACK
+from tests.support.server_process import ServerProcess
 
 
 def test_request_id_is_returned_as_sent_or_generated(client: httpx.Client) -> None:

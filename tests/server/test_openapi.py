@@ -11,13 +11,13 @@ import httpx
 import jsonschema_rs
 import pytest
 import yaml
-from handmade import ALBUM, ARTIST, SHARED_ISRC, TRACK
 from starlette.routing import Route
 
 from snapshot_api import Snapshot
 from snapshot_api.config import ServeSettings
 from snapshot_api.server.app import create_app
 from snapshot_api.server.openapi import build_spec
+from tests.support.handmade import ALBUM, ARTIST, SHARED_ISRC, TRACK
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "options", "head", "trace"}
 

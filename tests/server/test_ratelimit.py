@@ -1,4 +1,4 @@
-"""Rate limiting over real HTTP: a real uvicorn on 127.0.0.1 serving a tiny app (ratelimit_testapp).
+"""Rate limiting over real HTTP: a real uvicorn on 127.0.0.1 serving a tiny app (support).
 
 Clients are told apart by `X-Forwarded-For` sent from loopback (a trusted
 proxy by default), or by connecting from another loopback address, so every
@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from ratelimit_testapp import RunningServer, blast, process_rss
+
+from tests.support.ratelimit_app import RunningServer, blast, process_rss
 
 pytestmark = pytest.mark.slow
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from handmade import SHARED_ISRC, TRACK
-from server_process import ServerProcess, start_server
 
 from snapshot_api.server.ratelimit_table import FILE_PREFIX, FILE_SUFFIX, shared_memory_dir
+from tests.support.handmade import SHARED_ISRC, TRACK
+from tests.support.server_process import ServerProcess, start_server
 
 FROZEN = ("--rate", "0.01")
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from handmade import ALBUM, ARTIST, LONELY_ISRC, SHARED_ISRC, TRACK
 
 from snapshot_api import Snapshot
 from snapshot_api.errors import clip
+from tests.support.handmade import ALBUM, ARTIST, LONELY_ISRC, SHARED_ISRC, TRACK
 
 
 @pytest.fixture(scope="module")

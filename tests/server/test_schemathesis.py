@@ -21,9 +21,9 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from server_process import SHARED_SERVER_SETTINGS, ServerProcess
 
 from snapshot_api.server.openapi import build_spec
+from tests.support.server_process import SHARED_SERVER_SETTINGS, ServerProcess
 
 MAX_EXAMPLES = 30
 """Per operation: enough to reach every error path, few enough to keep CI fast."""

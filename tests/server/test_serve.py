@@ -16,11 +16,11 @@ import httpx
 import pytest
 import structlog
 import uvloop
-from handmade import SHARED_ISRC, TRACK, write_dump
-from server_process import ROOT, start_server
-from snapshot_fixtures import copy_snapshot
 
-from snapshot_api.server.command import listen_socket
+from snapshot_api.server.runner import listen_socket
+from tests.support.fixtures import copy_snapshot
+from tests.support.handmade import SHARED_ISRC, TRACK, write_dump
+from tests.support.server_process import ROOT, start_server
 
 
 def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import jsonschema_rs
 import pytest
-from server_process import ServerProcess, start_server
 
 from snapshot_api import Snapshot
 from snapshot_api.config import ServeSettings
 from snapshot_api.server.openapi import build_spec
+from tests.support.server_process import ServerProcess, start_server
 
 SAMPLE = 40
 

@@ -1,4 +1,4 @@
-"""`snapshot-api bench` (also `python -m tools.bench`): prove the speed claims, reproducibly.
+"""`python -m tools.bench` (from a checkout): prove the speed claims, reproducibly.
 
 One run makes or reuses synthetic snapshots (1M and 10M tracks by default),
 times the tools that make them, then measures on each size: the library
@@ -134,7 +134,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
 
 def command_line(args: argparse.Namespace) -> str:
     """The exact command that reproduces this run."""
-    parts = ["snapshot-api", "bench"]
+    parts = ["python", "-m", "tools.bench"]
     if args.quick:
         parts.append("--quick")
     parts += ["--data-dir", str(args.data_dir)]
@@ -263,10 +263,10 @@ def _render_saved(args: argparse.Namespace) -> int:
     try:
         results = pickle.loads(args.from_results.read_bytes())
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
-        print(f"snapshot-api bench: cannot read {args.from_results}: {exc}", file=sys.stderr)
+        print(f"bench: cannot read {args.from_results}: {exc}", file=sys.stderr)
         return 1
     if not isinstance(results, Results):
-        print(f"snapshot-api bench: {args.from_results} holds no results", file=sys.stderr)
+        print(f"bench: {args.from_results} holds no results", file=sys.stderr)
         return 1
     output = args.output or results.plan.output
     write_report(results, output)
@@ -281,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
         plan = make_plan(args)
         _check_tools(plan)
     except BenchError as exc:
-        print(f"snapshot-api bench: {exc}", file=sys.stderr)
+        print(f"bench: {exc}", file=sys.stderr)
         return 1
     started = time.perf_counter()
     results = Results(
@@ -307,7 +307,7 @@ def run(args: argparse.Namespace) -> int:
             say(f"no partial report: {failure!r}")
         if isinstance(exc, KeyboardInterrupt):
             raise
-        print(f"snapshot-api bench: {exc}", file=sys.stderr)
+        print(f"bench: {exc}", file=sys.stderr)
         return 1
     _finish(results, started)
     save_results(results)

@@ -1,4 +1,4 @@
-"""`python -m tools.bench`: the same as `snapshot-api bench`."""
+"""`python -m tools.bench`: measure lookups in-process, over HTTP and against peers."""
 
 from __future__ import annotations
 

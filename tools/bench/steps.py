@@ -17,15 +17,15 @@ import orjson
 
 
 def _synth(args: argparse.Namespace) -> dict[str, object]:
-    from tools.synth import synthesize
+    from snapshot_api.synth.generate import synthesize
 
     synthesize(Path(args.directory), args.tracks, args.seed)
     return {"tracks": args.tracks, "seed": args.seed}
 
 
 def _build(args: argparse.Namespace) -> dict[str, object]:
-    from tools.build import build
-    from tools.progress import Reporter
+    from snapshot_api.build.pipeline import build
+    from snapshot_api.progress import Reporter
 
     report = build(args.directory, force=True, reporter=Reporter(quiet=args.quiet))
     sidecar = report.sidecar

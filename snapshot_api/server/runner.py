@@ -1,0 +1,149 @@
+"""Running uvicorn for `snapshot-api serve`: the listening socket, one worker or several.
+
+Start-up work does not grow with the snapshot: opening reads the manifest
+written by `build` and the schema, never the data. The listening socket is
+made here, not by uvicorn, for two reasons measured on this machine: created
+with `IPPROTO_TCP` as its protocol, asyncio sets `TCP_NODELAY` on every
+accepted connection (uvicorn's own multi-worker socket lacks it and small
+answers stall ~40 ms on delayed ACKs); and one socket made before any worker
+starts gives `--port 0` a single real port to report.
+
+One worker runs in this process, on the snapshot already opened. Several run
+under uvicorn's supervisor (`Multiprocess`): each worker process builds its
+app with `app.worker_app()` from settings passed in the environment, and the
+supervisor restarts a worker that dies. Either way SIGTERM (or Ctrl+C) stops
+accepting connections, lets the requests in flight finish (at most
+`SHUTDOWN_GRACE_SECONDS`), and the command exits with status 0; uvicorn's habit
+of re-raising the signal afterwards (which would end the process with -15) is
+switched off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import structlog
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
+
+from snapshot_api import __version__
+from snapshot_api.config import ServeSettings
+from snapshot_api.server.protocol import FastJsonHttpProtocol
+from snapshot_api.snapshot import Snapshot
+
+# Not imported here: snapshot_api.server.app (and with it prometheus_client),
+# which must only be imported once PROMETHEUS_MULTIPROC_DIR is set (see `cli.serve`).
+
+SHUTDOWN_GRACE_SECONDS = 30
+"""Longest wait for requests in flight after SIGTERM before they are cancelled."""
+
+BACKLOG = 2048
+KEEP_ALIVE_SECONDS = 5
+
+_log = structlog.get_logger("snapshot_api.server")
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket whose accepted connections get TCP_NODELAY from asyncio.
+
+    asyncio sets TCP_NODELAY only on sockets whose protocol is IPPROTO_TCP;
+    accepted (and, for workers, inherited) sockets keep the listener's protocol.
+    """
+    family, kind, proto, _name, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def log_start(settings: ServeSettings, snapshot: Snapshot, sock: socket.socket) -> None:
+    manifest = snapshot.manifest
+    host, port = sock.getsockname()[:2]
+    _log.info(
+        "serving",
+        snapshot_id=manifest.snapshot_id,
+        directory=str(snapshot.directory),
+        counts=manifest.counts,
+        track_files=snapshot.has_track_files,
+        built_at=manifest.built_at,
+        tool_version=manifest.tool_version,
+        version=__version__,
+        host=host,
+        port=port,
+        url=f"http://{'[' + host + ']' if ':' in host else host}:{port}",
+        workers=settings.workers,
+        pid=os.getpid(),
+    )
+
+
+def _uvicorn_options(settings: ServeSettings) -> dict[str, Any]:
+    return {
+        "http": FastJsonHttpProtocol,
+        "loop": "uvloop",
+        "log_config": None,
+        "log_level": settings.log_level,
+        "access_log": False,
+        "lifespan": "on",
+        "server_header": False,
+        # the client address is resolved by snapshot_api.server.client_ip, against
+        # --trusted-proxy; uvicorn's own handling trusts the left-most X-Forwarded-For
+        "proxy_headers": False,
+        "backlog": BACKLOG,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
+    }
+
+
+class QuietExitServer(uvicorn.Server):
+    """uvicorn's server, minus re-raising SIGTERM/SIGINT after its graceful shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def serve_in_process(settings: ServeSettings, snapshot: Snapshot, sock: socket.socket) -> None:
+    from snapshot_api.server.app import create_app
+
+    app = create_app(settings, snapshot, owns_snapshot=True)
+    QuietExitServer(uvicorn.Config(app, **_uvicorn_options(settings))).run(sockets=[sock])
+
+
+def serve_workers(settings: ServeSettings, sock: socket.socket) -> bool:
+    """Run the workers until SIGTERM; False when one failed to start (and all stopped)."""
+    from snapshot_api.server.app import WORKER_SETTINGS_ENV, encode_settings
+
+    os.environ[WORKER_SETTINGS_ENV] = encode_settings(settings)
+    config = uvicorn.Config(
+        "snapshot_api.server.app:worker_app",
+        factory=True,
+        workers=settings.workers,
+        **_uvicorn_options(settings),
+    )
+    supervisor = Multiprocess(config, sockets=[sock])
+    supervisor.run()
+    return all(process.exitcode != STARTUP_FAILURE for process in supervisor.processes)

@@ -1,0 +1,65 @@
+"""`snapshot-api lookup` as a user runs it: a real process, stdout, stderr, exit status."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from snapshot_api import Snapshot
+from tests.support.handmade import ALBUM, SHARED_ISRC, TRACK, write_dump
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "snapshot_api", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_prints_the_library_documents_keyed_by_value(hand_snapshot: Path) -> None:
+    done = cli("lookup", str(hand_snapshot), "isrc", "us-rc1-76-07839", "ZZZZZ9999999")
+    assert done.returncode == 0, done.stderr
+    printed = orjson.loads(done.stdout)
+    with Snapshot.open(hand_snapshot) as snap:
+        expected = snap.lookup_isrcs(["us-rc1-76-07839"])
+    assert printed == {**expected, "ZZZZZ9999999": []}
+    assert done.stderr == ""
+
+
+def test_unknown_ids_print_null_and_urls_are_accepted(hand_snapshot: Path) -> None:
+    url = f"https://open.spotify.com/track/{TRACK[1]}?si=x"
+    done = cli("lookup", str(hand_snapshot), "track", url, "0" * 22, "--compact")
+    assert done.returncode == 0
+    printed = orjson.loads(done.stdout)
+    assert printed[url]["id"] == TRACK[1]
+    assert printed["0" * 22] is None
+    assert done.stdout.count("\n") == 1
+
+
+def test_malformed_values_are_named_on_stderr_and_exit_1(hand_snapshot: Path) -> None:
+    done = cli(
+        "lookup", str(hand_snapshot), "album", ALBUM[1], "not-an-id", f"spotify:track:{TRACK[1]}"
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert "'not-an-id'" in lines[0] and "track URI, expected an album" in lines[1]
+    assert list(orjson.loads(done.stdout)) == [ALBUM[1]]
+    assert "Traceback" not in done.stderr
+
+
+def test_unprepared_directory_is_one_line_exit_1(tmp_path: Path) -> None:
+    write_dump(tmp_path)
+    done = cli("lookup", str(tmp_path), "isrc", SHARED_ISRC)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "snapshot-api build" in done.stderr
+
+
+@pytest.mark.parametrize("args", [["lookup"], ["lookup", "x", "colour", "y"], ["nonsense"]])
+def test_bad_arguments_are_one_line_exit_2(args: list[str]) -> None:
+    done = cli(*args)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "error:" in done.stderr

@@ -1,0 +1,55 @@
+"""Helpers shared by the tests that use the session snapshots of the root conftest.
+
+A module of its own (not `conftest`): `tests/server/conftest.py` is also a
+module named `conftest`, so importing helpers from one of them by name picks
+whichever pytest loaded last.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import zstandard
+
+from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME, ZST_SUFFIX, find_dump_files
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI_TIMEOUT = 120
+
+SnapshotFactory = Callable[..., Path]
+"""make(built=True, compressed=False, name="snapshot") -> a private snapshot directory."""
+
+
+def copy_snapshot(source: Path, target: Path) -> Path:
+    """Copy a snapshot directory's files, keeping mtimes (so a manifest still matches)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if path.is_file():
+            shutil.copy2(path, target / path.name)
+    return target
+
+
+def compress_dump(directory: Path) -> list[Path]:
+    """Replace each dump `.sqlite3` by `.sqlite3.zst` (as downloaded); drop build outputs."""
+    packed = []
+    for dump_file in find_dump_files(directory).values():
+        target = dump_file.path.with_name(dump_file.path.name + ZST_SUFFIX)
+        compressor = zstandard.ZstdCompressor(level=3, write_checksum=True)
+        with open(dump_file.path, "rb") as source, open(target, "wb") as out:
+            compressor.copy_stream(source, out, size=dump_file.path.stat().st_size)
+        dump_file.path.unlink()
+        packed.append(target)
+    for name in (SIDECAR_NAME, MANIFEST_NAME):
+        (directory / name).unlink(missing_ok=True)
+    return packed
+
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def cli_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "snapshot_api", *args]

@@ -1,0 +1,129 @@
+"""Smoke test of `tools/bench --quick`: the benchmark runs end to end and reports every section.
+
+Real parts only: synth and build make tiny snapshots, our server and Datasette
+run on loopback ports, wrk loads them. No figure is asserted (performance is
+the report's business, not a test's); what is asserted is that every section
+is there with numbers, that the quick run never touches BENCHMARKS.md, and
+that bad arguments are one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools.bench.report import SECTIONS
+from tools.bench.stats import Summary, ratio, spread
+from tools.bench.wrk import parse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:8080/
+  1 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   731.25us    1.09ms  13.15ms   89.78%
+    Req/Sec    34.63k     3.82k   41.63k    76.67%
+  Latency Distribution
+     50%  369.00us
+     75%  684.00us
+     90%    1.86ms
+     99%    1.20s
+  103408 requests in 3.00s, 13.12MB read
+  Non-2xx or 3xx responses: 7
+Requests/sec:  34428.97
+Transfer/sec:      4.37MB
+"""
+
+
+def test_wrk_report_is_read_with_units_and_errors() -> None:
+    result = parse(WRK_OUTPUT)
+    assert result.requests_per_second == pytest.approx(34428.97)
+    assert result.p50_ms == pytest.approx(0.369)
+    assert result.p99_ms == pytest.approx(1200.0)
+    assert result.requests == 103408
+    assert result.bad_responses == 7
+    assert not result.clean
+
+
+def test_summary_is_median_and_range() -> None:
+    summary = Summary.of([3.0, 1.0, 2.0, 10.0])
+    assert (summary.median, summary.low, summary.high, summary.runs) == (2.5, 1.0, 10.0, 4)
+    assert spread(Summary.of([5.0])) == "5.00"
+    assert spread(summary.scaled(1000)) == "2,500 (1,000–10,000)"
+    assert ratio(1.0, 0.0) == "n/a"
+
+
+@pytest.fixture(scope="session")
+def quick_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install -y wrk): the benchmark needs it")
+    data = tmp_path_factory.mktemp("bench")
+    before = (ROOT / "BENCHMARKS.md").read_bytes() if (ROOT / "BENCHMARKS.md").exists() else None
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.bench", "--quick", "--data-dir", str(data)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
+    after = (ROOT / "BENCHMARKS.md").read_bytes() if (ROOT / "BENCHMARKS.md").exists() else None
+    assert after == before, "--quick must not write BENCHMARKS.md"
+    report = data / "BENCHMARKS-quick.md"
+    return report, report.read_text(encoding="utf-8")
+
+
+def _sections(text: str) -> dict[str, str]:
+    parts = re.split(r"^(## .+)$", text, flags=re.MULTILINE)
+    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+@pytest.mark.slow
+def test_quick_run_reports_every_section_with_numbers(quick_report: tuple[Path, str]) -> None:
+    _path, text = quick_report
+    sections = _sections(text)
+    headings = [heading for heading in sections if heading in SECTIONS]
+    assert headings == list(SECTIONS), f"missing or out of order: {set(SECTIONS) - set(headings)}"
+    for heading in SECTIONS:
+        body = sections[heading]
+        assert "Not measured" not in body, f"{heading} was not measured"
+        if heading in ("## Machine", "## Commands"):
+            continue
+        rows = [line for line in body.splitlines() if line.startswith("| ") and "---" not in line]
+        numeric = [row for row in rows[1:] if re.search(r"\|\s*[\d,.]+[^|]*\|", row)]
+        assert numeric, f"{heading} has no table row with numbers"
+
+
+@pytest.mark.slow
+def test_quick_run_records_the_machine_command_and_targets(
+    quick_report: tuple[Path, str],
+) -> None:
+    _path, text = quick_report
+    assert re.search(r"- CPU: .+, \d+ cores", text)
+    assert re.search(r"- Memory: [\d.]+ GiB", text)
+    assert "python -m tools.bench --quick --data-dir" in text
+    targets = _sections(text)["## Targets"]
+    for phrase in ("ours / Datasette", "in-process items/s", "library / floor",
+                   "per-lookup cost", "start-up", "RssAnon", "lookup_json"):  # fmt: skip
+        assert phrase in targets, phrase
+    assert re.search(r"\| (met|MISSED) \|", targets)
+
+
+def test_bad_arguments_are_one_line_and_status_2() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.bench", "--sizes", "ten"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "--sizes" in done.stderr
