@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from snapshot_api.errors import SettingsError
 
@@ -63,6 +64,21 @@ def _network(text: str) -> Network:
     return ipaddress.ip_network(text.strip(), strict=False)
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _redis_url(text: str) -> str:
+    url = text.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in REDIS_SCHEMES or not (parts.netloc or parts.path):
+        raise ValueError(
+            "a Redis URL: redis://HOST:PORT/DB, rediss://HOST:PORT/DB (TLS) or unix:///PATH"
+        )
+    if parts.scheme == "unix" and not parts.path:
+        raise ValueError("unix:///PATH/TO/SOCKET names a socket by its path")
+    return url
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     """One `serve` option: its settings field, parser, default and help."""
@@ -99,6 +115,14 @@ OPTIONS: tuple[Option, ...] = (
         repeatable=True,
     ),
     Option("rate_limit_clients", _positive, 100_000, "most clients tracked by the rate limiter"),
+    Option(
+        "rate_limit_redis",
+        _redis_url,
+        None,
+        "keep the buckets in this Redis (redis://HOST:PORT/DB, rediss://, unix:///PATH), "
+        "shared by every server given the same URL; when it cannot be reached, requests are "
+        "served without limiting",
+    ),
     Option("max_batch_items", _positive, 1000, "most items in one batch request"),
     Option("max_body_bytes", _positive, 1_048_576, "largest request body, in bytes"),
     Option("cache_max_age", _non_negative_int, 86_400, "Cache-Control max-age, in seconds"),
@@ -120,6 +144,7 @@ class ServeSettings:
         default_factory=lambda: tuple(_network(cidr) for cidr in DEFAULT_TRUSTED_PROXIES)
     )
     rate_limit_clients: int = 100_000
+    rate_limit_redis: str | None = None
     max_batch_items: int = 1000
     max_body_bytes: int = 1_048_576
     cache_max_age: int = 86_400
@@ -153,7 +178,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
             dest=option.name,
             action="append" if option.repeatable else "store",
             metavar=option.name.upper().split("_")[-1],
-            help=f"{option.help} (default {default}; env {option.env})",
+            help=f"{option.help} (default {'none' if default is None else default}; "
+            f"env {option.env})",
         )
 
 

@@ -40,7 +40,6 @@ from snapshot_api.config import ServeSettings
 from snapshot_api.errors import SnapshotApiError
 from snapshot_api.server import metrics
 from snapshot_api.server.caching import CORS_HEADERS, ConditionalGetMiddleware, PreflightMiddleware
-from snapshot_api.server.client_ip import ClientAddressResolver
 from snapshot_api.server.errors import (
     ApiError,
     api_error_handler,
@@ -51,7 +50,9 @@ from snapshot_api.server.errors import (
 from snapshot_api.server.logs import configure_logging
 from snapshot_api.server.observability import RequestContextMiddleware
 from snapshot_api.server.openapi import OpenApi, openapi_routes
-from snapshot_api.server.ratelimit import RateLimitMiddleware
+from snapshot_api.server.ratelimit import RateLimitMiddleware, open_store, store_status
+from snapshot_api.server.ratelimit.client_ip import ClientAddressResolver
+from snapshot_api.server.ratelimit.redis_store import RedisBuckets
 from snapshot_api.server.routes import batch_route, lookup_routes, status_routes
 from snapshot_api.server.routing import RouteTable
 from snapshot_api.snapshot import Snapshot
@@ -78,6 +79,7 @@ def create_app(
 ) -> Starlette:
     """The ASGI app serving `snapshot`; with `owns_snapshot`, it is closed at shutdown."""
     batch_threads = ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="snapshot-batch")
+    limiter_store = open_store(settings) if settings.rate_limited else None
     routes = [
         *lookup_routes(snapshot),
         batch_route(
@@ -86,7 +88,7 @@ def create_app(
             max_body_bytes=settings.max_body_bytes,
             executor=batch_threads,
         ),
-        *status_routes(snapshot),
+        *status_routes(snapshot, rate_limit=lambda: store_status(limiter_store)),
     ]
     routes += openapi_routes(OpenApi(settings))
     table = RouteTable(routes)
@@ -97,7 +99,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if isinstance(limiter_store, RedisBuckets):
+            await limiter_store.check()  # so /health is right before the first request
         yield
+        if isinstance(limiter_store, RedisBuckets):
+            await limiter_store.aclose()
         batch_threads.shutdown(wait=True)
         if owns_snapshot:
             snapshot.close()
@@ -113,7 +119,7 @@ def create_app(
             ),
             Middleware(PreflightMiddleware, routes=table),
             *(
-                [Middleware(RateLimitMiddleware, settings=settings)]
+                [Middleware(RateLimitMiddleware, settings=settings, store=limiter_store)]
                 if settings.rate_limited
                 else []
             ),

@@ -74,6 +74,13 @@ SNAPSHOT_ROWS = Gauge(
     multiprocess_mode="max",
     registry=_REGISTRY,
 )
+RATE_LIMIT_UNLIMITED = Counter(
+    "rate_limit_unlimited_requests",
+    "Requests served without rate limiting because the shared bucket store (Redis) could not "
+    "be used, by reason (timeout, unreachable, error)",
+    ["reason"],
+    registry=_REGISTRY,
+)
 
 _request_children: dict[tuple[str, str, int], Counter] = {}
 _duration_children: dict[tuple[str, str], Histogram] = {}
@@ -107,6 +114,11 @@ def count_lookups(kind: str, result: str, amount: int = 1) -> None:
     if counter is None:
         counter = _lookup_children[key] = LOOKUPS.labels(kind, result)
     counter.inc(amount)
+
+
+def count_unlimited(reason: str) -> None:
+    """Count one request let through unlimited because the bucket store failed."""
+    RATE_LIMIT_UNLIMITED.labels(reason).inc()
 
 
 def observe_batch(items: int) -> None:

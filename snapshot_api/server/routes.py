@@ -17,7 +17,9 @@ first byte is sent.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import Executor
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -154,7 +156,7 @@ def batch_route(
         wanted = batch.parse_request(body, max_items)
         items = sum(len(values) for values in wanted.values())
         # 1 token per started 50 distinct items; refused (429) before any query runs
-        charge_batch_items(request.scope, items)
+        await charge_batch_items(request.scope, items)
         if items <= LOOP_BATCH_ITEMS:
             result = batch.answer(snapshot, wanted)
         else:
@@ -170,8 +172,11 @@ def batch_route(
     return Route("/batch/lookup", batch_lookup, methods=["POST"])
 
 
-def status_routes(snapshot: Snapshot) -> list[Route]:
-    """`/health` (the process serves), `/ready` (the snapshot answers), `/metrics`."""
+def status_routes(
+    snapshot: Snapshot, rate_limit: Callable[[], dict[str, Any]] | None = None
+) -> list[Route]:
+    """`/health` (the process serves, and whether it limits), `/ready` (the snapshot
+    answers), `/metrics`."""
     manifest = snapshot.manifest
     health_body = {
         "status": "ok",
@@ -181,7 +186,9 @@ def status_routes(snapshot: Snapshot) -> list[Route]:
     }
 
     async def health(request: Request) -> Response:
-        return json_response(health_body, headers=NO_STORE)
+        if rate_limit is None:
+            return json_response(health_body, headers=NO_STORE)
+        return json_response({**health_body, "rate_limit": rate_limit()}, headers=NO_STORE)
 
     async def ready(request: Request) -> Response:
         try:

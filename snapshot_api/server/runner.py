@@ -100,7 +100,7 @@ def _uvicorn_options(settings: ServeSettings) -> dict[str, Any]:
         "access_log": False,
         "lifespan": "on",
         "server_header": False,
-        # the client address is resolved by snapshot_api.server.client_ip, against
+        # the client address is resolved by snapshot_api.server.ratelimit.client_ip, against
         # --trusted-proxy; uvicorn's own handling trusts the left-most X-Forwarded-For
         "proxy_headers": False,
         "backlog": BACKLOG,

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from snapshot_api.server.ratelimit_table import FILE_PREFIX, FILE_SUFFIX, shared_memory_dir
+from snapshot_api.server.ratelimit.table import FILE_PREFIX, FILE_SUFFIX, shared_memory_dir
 from tests.support.handmade import SHARED_ISRC, TRACK
 from tests.support.server_process import ServerProcess, start_server
 

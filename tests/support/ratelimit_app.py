@@ -35,13 +35,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from snapshot_api.config import add_serve_arguments, settings_from
-from snapshot_api.server.client_ip import client_ip
 from snapshot_api.server.errors import ApiError
 from snapshot_api.server.ratelimit import (
     RateLimitMiddleware,
     charge_batch_items,
     create_shared_state,
 )
+from snapshot_api.server.ratelimit.client_ip import client_ip
 
 
 def create() -> Starlette:
@@ -57,7 +57,7 @@ def create() -> Starlette:
 
     async def batch(request: Request) -> Response:
         items = (await request.json())["items"]
-        charge_batch_items(request.scope, len(set(items)))
+        await charge_batch_items(request.scope, len(set(items)))
         return JSONResponse({"items": len(set(items)), "pid": os.getpid()})
 
     async def stats(request: Request) -> Response:
