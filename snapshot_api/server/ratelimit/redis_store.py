@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -257,6 +258,7 @@ class RedisBuckets:
                 error=trouble.message,
                 unlimited_requests=self._unlimited_since_warning,
                 retry_seconds=self.retry_seconds,
+                pid=os.getpid(),
             )
             self._unlimited_since_warning = 0
 
