@@ -245,8 +245,8 @@ def test_a_worker_that_cannot_open_the_snapshot_fails_start_up(
     """The supervisor stops on this status instead of restarting the worker forever."""
     from uvicorn.config import STARTUP_FAILURE
 
-    from snapshot_api.config import ServeSettings
-    from snapshot_api.server.app import WORKER_SETTINGS_ENV, encode_settings, worker_app
+    from snapshot_api.config import WORKER_SETTINGS_ENV, ServeSettings, encode_settings
+    from snapshot_api.server.app import worker_app
 
     settings = ServeSettings(snapshot_dir=tmp_path / "gone", workers=2)
     monkeypatch.setenv(WORKER_SETTINGS_ENV, encode_settings(settings))
