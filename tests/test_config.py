@@ -37,7 +37,8 @@ def settings(*argv: str, **environ: str) -> tuple[ServeSettings, list[str]]:
 def test_defaults_without_flags_or_variables() -> None:
     got, warnings = settings()
     assert got == ServeSettings()
-    assert (got.host, got.port, got.workers, got.rate, got.burst) == ("127.0.0.1", 8080, 1, 100, 200)
+    assert (got.host, got.port, got.workers) == ("127.0.0.1", 8080, 1)
+    assert (got.rate, got.burst, got.rate_limit_clients) == (100, 200, 100_000)
     assert got.trusted_proxy == (
         ipaddress.ip_network("127.0.0.0/8"),
         ipaddress.ip_network("::1/128"),
