@@ -117,9 +117,6 @@ class Progress:
             self._last_draw = now
             self._draw()
 
-    def advance(self, amount: float) -> None:
-        self.update(self.done + amount)
-
     def _draw(self) -> None:
         text = self.line()
         if self.tty:
