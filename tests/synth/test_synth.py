@@ -1,7 +1,8 @@
 """The synthetic dump generator: schema, shape, dirty cases, determinism, safety, CLI.
 
 Dumps are generated once per session (a few thousand tracks each) and only
-read by the tests; tests that write make their own directories.
+read by the tests; tests that write make their own directories. One module
+because those session dumps are what nearly every test reads.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Figures are medians with min–max over the run's repetitions; ratios are of
 medians. Each section says what was measured and how, so a reader can rerun
 the exact commands at the top and compare.
+
+One module of some 600 lines on purpose: it is one function per section of
+BENCHMARKS.md, in the document's order, over the one `Results` value; split
+across files, the order of the document would no longer be the order of the code.
 """
 
 from __future__ import annotations
