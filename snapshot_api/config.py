@@ -240,7 +240,8 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     messages = []
     for variable in sorted(environ):
         if (
-            not variable.startswith(ENV_PREFIX)
+            not environ[variable]  # empty counts as unset
+            or not variable.startswith(ENV_PREFIX)
             or variable in known
             or variable in NOT_OPTIONS
             or variable.startswith(INTERNAL_PREFIX)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from snapshot_api.config import (
     settings_from,
 )
 from snapshot_api.errors import SettingsError
-from tests.support.server_process import ROOT
+from tests.support.fixtures import run_command
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -199,15 +199,14 @@ def test_help_names_flag_variable_and_default() -> None:
     assert "default 127.0.0.0/8,::1/128" in text
 
 
+def serve(directory: Path, **environ: str) -> subprocess.CompletedProcess[str]:
+    """A real `snapshot-api serve`; none of this process's own SNAPSHOT_API_* variables."""
+    clean = {name: "" for name in os.environ if name.startswith("SNAPSHOT_API_")}
+    return run_command("serve", str(directory), "--port", "0", env={**clean, **environ}, timeout=60)
+
+
 def test_serve_with_a_bad_variable_exits_2_with_one_line(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "snapshot_api", "serve", str(tmp_path), "--port", "0"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", "SNAPSHOT_API_WORKERS": "abc"},
-    )
+    done = serve(tmp_path, SNAPSHOT_API_WORKERS="abc")
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         "snapshot-api serve: error: SNAPSHOT_API_WORKERS: 'abc' is not a whole number, 1 or more"
@@ -215,14 +214,7 @@ def test_serve_with_a_bad_variable_exits_2_with_one_line(tmp_path: Path) -> None
 
 
 def test_serve_warns_about_an_unknown_variable_before_refusing_a_bad_one(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "snapshot_api", "serve", str(tmp_path), "--port", "0"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", "SNAPSHOT_API_PROT": "81", "SNAPSHOT_API_RATE": "x"},
-    )
+    done = serve(tmp_path, SNAPSHOT_API_PROT="81", SNAPSHOT_API_RATE="x")
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert lines[0] == (

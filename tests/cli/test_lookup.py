@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 import pytest
 
 from snapshot_api import Snapshot
+from tests.support.fixtures import run_command
 from tests.support.handmade import ALBUM, SHARED_ISRC, TRACK, write_dump
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "snapshot_api", *args], capture_output=True, text=True, timeout=60
-    )
+    return run_command(*args, timeout=60)
 
 
 def test_prints_the_library_documents_keyed_by_value(hand_snapshot: Path) -> None:

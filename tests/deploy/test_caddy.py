@@ -16,8 +16,9 @@ import httpx
 import orjson
 import pytest
 
+from tests.support.fixtures import ROOT
 from tests.support.ratelimit_app import RunningServer
-from tests.support.server_process import ROOT, free_port, wait_until_answers
+from tests.support.server_process import free_port, wait_until_answers
 
 pytestmark = pytest.mark.slow
 

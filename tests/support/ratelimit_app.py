@@ -39,7 +39,8 @@ from snapshot_api.server.ratelimit import (
     charge_batch_items,
     create_shared_state,
 )
-from tests.support.server_process import ROOT, free_port, wait_until_answers
+from tests.support.fixtures import ROOT
+from tests.support.server_process import free_port, wait_until_answers
 
 
 def create() -> Starlette:

@@ -23,8 +23,8 @@ import httpx
 import orjson
 
 from snapshot_api.config import ServeSettings
+from tests.support.fixtures import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SHARED_SERVER_SETTINGS = ServeSettings(rate=0, max_batch_items=20, max_body_bytes=4096)
 """The shared `server`: rate limiting off, small limits for the limit tests."""
 START_TIMEOUT = 30.0
