@@ -152,14 +152,9 @@ def test_unknown_variables_are_a_warning_each_and_ignored() -> None:
 
 
 def test_variables_of_the_project_that_are_not_options_are_not_warned_about() -> None:
-    _, warnings = settings(
-        SNAPSHOT_API_SITE_ADDRESS="api.example.org",
-        SNAPSHOT_API_UPSTREAM="127.0.0.1:8080",
-        SNAPSHOT_API_CADDY_ADMIN="off",
-        SNAPSHOT_API_INTERNAL_RATE_LIMIT_TABLE="{}",
-        SNAPSHOT_API_TEST_PAUSE="",
-        **{WORKER_SETTINGS_ENV: "{}"},
-    )
+    caddy = ("SNAPSHOT_API_SITE_ADDRESS", "SNAPSHOT_API_UPSTREAM", "SNAPSHOT_API_CADDY_ADMIN")
+    internal = ("SNAPSHOT_API_INTERNAL_RATE_LIMIT_TABLE", "SNAPSHOT_API_TEST_PAUSE")
+    _, warnings = settings(**dict.fromkeys((*caddy, *internal, WORKER_SETTINGS_ENV), "x"))
     assert warnings == []
 
 
