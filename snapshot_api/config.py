@@ -151,8 +151,8 @@ class ServeSettings:
     trusted_proxy: tuple[Network, ...] = _option(
         (_network("127.0.0.0/8"), _network("::1/128")),
         _network,
-        "networks in CIDR notation such as 10.0.0.0/8 or ::1/128 (in the variable, "
-        "separated by commas)",
+        "a network in CIDR notation such as 10.0.0.0/8 or ::1/128 (in the variable, "
+        "several separated by commas)",
         "CIDR of a reverse proxy whose X-Forwarded-For is believed; repeatable, the list given "
         "replaces the default (loopback only); in the variable, separate CIDRs with commas",
         repeatable=True,
@@ -205,17 +205,24 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _parse(option: Option, raw: str | list[str], where: str) -> Any:
-    """`raw` read by `option`; `where` names the flag or variable in the error."""
+def _parse_one(option: Option, text: str, where: str) -> Any:
     try:
-        if option.repeatable:
-            items = raw if isinstance(raw, list) else [p for p in raw.split(",") if p.strip()]
-            return tuple(option.parse(item) for item in items)
-        assert isinstance(raw, str)
-        return option.parse(raw)
+        return option.parse(text)
     except ValueError:
-        shown = raw if isinstance(raw, str) else " ".join(raw)
-        raise SettingsError(f"{where}: {shown!r} is not {option.accepts}") from None
+        raise SettingsError(f"{where}: {text!r} is not {option.accepts}") from None
+
+
+def _parse(option: Option, raw: str | list[str], where: str) -> Any:
+    """`raw` read by `option`; `where` names the flag or variable in the error.
+
+    A repeatable option comes as a list (flags) or comma-separated (a variable);
+    the error quotes the one item that is wrong.
+    """
+    if not option.repeatable:
+        assert isinstance(raw, str)
+        return _parse_one(option, raw, where)
+    items = raw if isinstance(raw, list) else [p.strip() for p in raw.split(",") if p.strip()]
+    return tuple(_parse_one(option, item, where) for item in items)
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
