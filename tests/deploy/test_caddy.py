@@ -19,9 +19,15 @@ import httpx
 import orjson
 import pytest
 
+from tests.support.fixtures import ROOT
 from tests.support.handmade import SHARED_ISRC
-from tests.support.ratelimit_app import ROOT, RunningServer, free_port
-from tests.support.server_process import ServerProcess, start_server
+from tests.support.ratelimit_app import RunningServer
+from tests.support.server_process import (
+    ServerProcess,
+    free_port,
+    start_server,
+    wait_until_answers,
+)
 from tests.support.tools import require_program
 
 pytestmark = pytest.mark.slow
@@ -61,18 +67,17 @@ class RunningCaddy:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                # /metrics is answered by Caddy itself: up whatever the upstreams' state
-                httpx.get(self.url + "/metrics", timeout=1)
-                return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"caddy did not start: {self.log.read_text()[-2000:]}")
-            time.sleep(0.05)
+        try:  # /metrics is answered by Caddy itself, whatever the upstreams' state
+            wait_until_answers(
+                self.url + "/metrics",
+                self.process,
+                timeout=20,
+                status=None,
+                context=lambda: self.log.read_text()[-2000:],
+            )
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -20,8 +20,8 @@ from structlog.testing import capture_logs
 
 from snapshot_api.server import metrics
 from snapshot_api.server.ratelimit.redis_store import KEY_PREFIX, RedisBuckets, redacted
-from tests.support.ratelimit_app import free_port
 from tests.support.redis_server import RedisServer
+from tests.support.server_process import free_port
 
 T = TypeVar("T")
 
@@ -40,7 +40,9 @@ def run(make: Callable[[RedisBuckets], Awaitable[T]], buckets: Callable[[], Redi
 
 
 def unlimited(reason: str) -> float:
-    value = metrics._REGISTRY.get_sample_value(
+    metrics.install()
+    assert metrics._collectors is not None
+    value = metrics._collectors.registry.get_sample_value(
         "rate_limit_unlimited_requests_total", {"reason": reason}
     )
     return value or 0.0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support.ratelimit_app import free_port
+from tests.support.server_process import free_port
 from tests.support.tools import require_program
 
 

@@ -9,8 +9,7 @@ the 429, and the batch charge).
 """
 
 from snapshot_api.server.ratelimit.middleware import (
-    EXEMPT_PATHS,
-    EXPOSED_HEADERS,
+    RESPONSE_HEADERS,
     RateLimited,
     RateLimitMiddleware,
     charge,
@@ -27,8 +26,7 @@ from snapshot_api.server.ratelimit.store import (
 )
 
 __all__ = [
-    "EXEMPT_PATHS",
-    "EXPOSED_HEADERS",
+    "RESPONSE_HEADERS",
     "STATE_ENV",
     "RateLimitMiddleware",
     "RateLimited",

@@ -1,11 +1,11 @@
 """Per-client rate limiting: a pure ASGI middleware over a bucket store.
 
-Every request except `/health`, `/ready` and `/metrics` costs one token from
-its client's bucket. The client is the address `client_ip` resolves; an IPv6
-client is keyed by its /64, the block one subscriber gets. The documentation
-routes (`/docs`, `/openapi.*`) are limited like any other: they are cheap, but
-an unlimited route is a free flood target, and no reader comes near 100 pages
-a second.
+Every request on a rate-limited route (its policy says so: not `/health`,
+`/ready` or `/metrics`) costs one token from its client's bucket. The client is
+the address `client_ip` resolves; an IPv6 client is keyed by its /64, the
+block one subscriber gets. The documentation routes (`/docs`, `/openapi.*`)
+are limited like any other: they are cheap, but an unlimited route is a free
+flood target, and no reader comes near 100 pages a second.
 
 A batch costs one token per started 50 distinct items, capped at the burst.
 Counting items needs the parsed body, which only the batch handler has, so
@@ -21,7 +21,7 @@ Headers on every limited route (IETF httpapi rate-limit draft):
 `RateLimit-Policy: "ip";q=<burst>;w=<seconds to fill an empty bucket>` and
 `RateLimit: "ip";r=<whole tokens left>;t=<seconds until full>`; on a 429 also
 `Retry-After: <whole seconds, at least 1, until the refused request fits>`.
-The CORS layer must list `EXPOSED_HEADERS` in `Access-Control-Expose-Headers`
+The CORS layer lists `RESPONSE_HEADERS` in `Access-Control-Expose-Headers`
 and sit outside this middleware, so browsers can read them on 429s too. A
 request let through unlimited because Redis failed carries the policy but no
 `RateLimit` field: there is no bucket to describe.
@@ -42,6 +42,7 @@ from snapshot_api.server.ratelimit import bucket
 from snapshot_api.server.ratelimit.client_ip import Address, ClientAddressResolver
 from snapshot_api.server.ratelimit.redis_store import RedisBuckets
 from snapshot_api.server.ratelimit.store import Store, open_store
+from snapshot_api.server.routing import policy_of
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -49,10 +50,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-EXEMPT_PATHS = frozenset({"/health", "/ready", "/metrics"})
-"""Operational routes: probes and scrapes must never be refused."""
-
-EXPOSED_HEADERS = ("RateLimit", "RateLimit-Policy", "Retry-After")
+RESPONSE_HEADERS = ("RateLimit", "RateLimit-Policy", "Retry-After")
 """What `Access-Control-Expose-Headers` must list for browser clients."""
 
 _SCOPE_KEY = "snapshot_api.ratelimit"
@@ -111,7 +109,7 @@ class RateLimitMiddleware:
         return (True, None) if result is None else result
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.store is None or scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+        if self.store is None or scope["type"] != "http" or not policy_of(scope).rate_limited:
             await self.app(scope, receive, send)
             return
         address = self.resolver.resolve(scope)

@@ -43,6 +43,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from snapshot_api.server import metrics
 from snapshot_api.server.ratelimit.bucket import EPSILON
 
 TIMEOUT_SECONDS = 0.25
@@ -242,10 +243,6 @@ class RedisBuckets:
         self._pass_unlimited(self._trouble)
 
     def _pass_unlimited(self, trouble: _Trouble) -> None:
-        # Imported here, on the trouble path only: prometheus_client must not be imported
-        # before `serve` has set up its multiprocess directory (it imports this package).
-        from snapshot_api.server import metrics
-
         metrics.count_unlimited(trouble.reason)
         self._unlimited_since_warning += 1
         now = time.monotonic()
