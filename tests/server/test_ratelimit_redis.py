@@ -70,7 +70,7 @@ def test_a_refused_request_writes_a_full_bucket_away(redis_server: RedisServer) 
         return [await store.take(902, 2.0), await store.take(902, 5.0, refund=2.0)]
 
     results = run(spend, lambda: RedisBuckets(redis_server.url, rate=0.001, burst=3))
-    assert results == [(True, pytest.approx(1.0)), (False, pytest.approx(3.0))]
+    assert results == [(True, pytest.approx(1.0, abs=0.01)), (False, pytest.approx(3.0))]
     assert redis_server.client().exists(KEY_PREFIX + "902") == 0
 
 
@@ -83,7 +83,7 @@ def test_the_script_is_loaded_again_after_a_flush(redis_server: RedisServer) -> 
         return [first, await store.take(903, 1.0)]
 
     results = run(spend, lambda: RedisBuckets(redis_server.url, rate=0.001, burst=5))
-    assert results == [(True, pytest.approx(4.0)), (True, pytest.approx(3.0))]
+    assert results == [(True, pytest.approx(4.0, abs=0.01)), (True, pytest.approx(3.0, abs=0.01))]
 
 
 def test_unreachable_redis_serves_unlimited_with_one_warning() -> None:
@@ -130,14 +130,14 @@ def test_a_stalled_redis_times_out_and_limiting_resumes(own_redis: RedisServer) 
 def test_a_restarted_redis_is_used_again(own_redis: RedisServer) -> None:
     async def scenario(store: RedisBuckets) -> None:
         assert await store.check()
-        assert await store.take(906, 2.0) == (True, pytest.approx(0.0))
+        assert await store.take(906, 2.0) == (True, pytest.approx(0.0, abs=0.01))
         assert (await store.take(906, 1.0) or (None,))[0] is False
         own_redis.kill()
         assert await store.take(906, 1.0) is None
         assert store.status()["limiting"] is False
         own_redis.start()  # same port, empty, no script loaded
         await asyncio.sleep(store.retry_seconds + 0.1)
-        assert await store.take(906, 2.0) == (True, pytest.approx(0.0)), "a fresh bucket"
+        assert await store.take(906, 2.0) == (True, pytest.approx(0.0, abs=0.01)), "fresh"
         assert (await store.take(906, 1.0) or (None,))[0] is False, "limiting again"
 
     run(scenario, lambda: RedisBuckets(own_redis.url, rate=0.001, burst=2, retry_seconds=0.3))
