@@ -136,7 +136,8 @@ def _metrics_operation(settings: ServeSettings) -> Schema:
         "description": "Text exposition format, summed over all worker processes: "
         "`http_requests_total`, `http_request_duration_seconds`, "
         "`snapshot_lookups_total{kind,result}`, `batch_lookup_items`, "
-        "`snapshot_info`, `snapshot_rows`. Not rate limited, never cached.",
+        "`snapshot_info`, `snapshot_rows`, `rate_limit_unlimited_requests_total{reason}`. "
+        "Not rate limited, never cached; the shipped Caddyfile does not pass it.",
         "responses": {
             "200": {
                 "description": "The metrics.",
