@@ -234,10 +234,21 @@ def measure(results: Results) -> None:
         )
 
 
+KEPT_SECTION = "## Several hosts"
+"""Written by `tools.fleet_bench` and `tools.ratelimit_overhead` (they need Redis and Caddy,
+which this run does not start): carried over unchanged when the report is rewritten."""
+
+
 def write_report(results: Results, output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
+    text = report.render(results)
+    if output.exists():
+        previous = output.read_text(encoding="utf-8")
+        start = previous.find("\n" + KEPT_SECTION + "\n")
+        if start >= 0:
+            text = text.rstrip("\n") + "\n" + previous[start:]
     temporary = output.with_name(output.name + ".tmp")
-    temporary.write_text(report.render(results), encoding="utf-8")
+    temporary.write_text(text, encoding="utf-8")
     temporary.replace(output)
 
 
