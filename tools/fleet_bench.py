@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         url = args.redis or stack.enter_context(temporary_redis())
         configs = {
             "limiting off": ["--rate", "0"],
-            "shared-memory table": HUGE,
+            "bucket table": HUGE,
             "Redis": [*HUGE, "--rate-limit-redis", url],
         }
         print(f"HTTP, one worker, wrk -c16 {PATH} (median of {args.runs} x {args.seconds} s)")
