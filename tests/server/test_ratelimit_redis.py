@@ -10,6 +10,7 @@ and limiting comes back by itself.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,8 @@ from typing import TypeVar
 import pytest
 from structlog.testing import capture_logs
 
+from snapshot_api.config import settings_from
+from snapshot_api.errors import SettingsError
 from snapshot_api.server import metrics
 from snapshot_api.server.ratelimit.redis_store import KEY_PREFIX, RedisBuckets, redacted
 from tests.support.redis_server import RedisServer
@@ -141,3 +144,19 @@ def test_a_restarted_redis_is_used_again(own_redis: RedisServer) -> None:
         assert (await store.take(906, 1.0) or (None,))[0] is False, "limiting again"
 
     run(scenario, lambda: RedisBuckets(own_redis.url, rate=0.001, burst=2, retry_seconds=0.3))
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://10.0.0.3:6379/0", "rediss://:pw@cache.example:6380/1", "unix:///run/r.sock"]
+)
+def test_redis_urls_are_accepted(url: str) -> None:
+    args = argparse.Namespace(rate_limit_redis=url)
+    assert settings_from(args, {}).rate_limit_redis == url
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.3:6379", "10.0.0.3:6379", "unix://", "redis://"])
+def test_other_urls_are_one_clear_settings_error(url: str) -> None:
+    with pytest.raises(SettingsError, match=r"--rate-limit-redis: .* is not a Redis URL"):
+        settings_from(argparse.Namespace(rate_limit_redis=url), {})
+    with pytest.raises(SettingsError, match="SNAPSHOT_API_RATE_LIMIT_REDIS"):
+        settings_from(argparse.Namespace(), {"SNAPSHOT_API_RATE_LIMIT_REDIS": url})
