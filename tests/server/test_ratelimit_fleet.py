@@ -143,4 +143,11 @@ def test_two_servers_share_one_limit_and_survive_redis_going_away(
     assert set(statuses) <= {200, 429}, statuses
     assert 429 in statuses, "limiting came back"
     assert time.monotonic() - back < 10
-    assert httpx.get(fleet[0].url + "/health").json()["rate_limit"]["limiting"] is True
+    # The 429 may have come from the other server: this one resumes at its next try.
+    deadline = time.monotonic() + 10
+    while True:
+        httpx.get(fleet[0].url + LOOKUP)
+        if httpx.get(fleet[0].url + "/health").json()["rate_limit"]["limiting"]:
+            break
+        assert time.monotonic() < deadline, "the single-worker server resumed limiting"
+        time.sleep(0.2)
