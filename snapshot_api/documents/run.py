@@ -27,10 +27,21 @@ def _binding(kind: Kind, keys: Sequence[str]) -> apsw.CArrayBinding:
     return apsw.carray(tuple(keys))
 
 
+def utf8(document: bytes) -> bytes:
+    """`document` when it is valid UTF-8, else re-encoded with U+FFFD for each bad sequence."""
+    if document.isascii():
+        return document
+    try:
+        document.decode()
+    except UnicodeDecodeError:
+        return document.decode(errors="replace").encode()
+    return document
+
+
 def lookup(
     connection: apsw.Connection, queries: Queries, kind: Kind, keys: Sequence[str]
-) -> dict[str, str]:
-    """JSON text per canonical key: arrays for ISRC/UPC (every key), objects for found ids.
+) -> dict[str, bytes]:
+    """JSON per canonical key: arrays for ISRC/UPC (every key), objects for found ids.
 
     One statement whatever the number of keys.
     """
@@ -39,15 +50,16 @@ def lookup(
         return {}
     rows = connection.execute(queries.for_kind(kind), (_binding(kind, unique),))
     if kind not in (Kind.ISRC, Kind.UPC):
-        return {str(key): str(document) for key, _popularity, _rowid, document in rows}
+        return {str(key): utf8(document) for key, _popularity, _rowid, document in rows}
     found = sorted(rows, key=_most_popular_first)
-    grouped: dict[object, list[str]] = {
+    grouped: dict[object, list[bytes]] = {
         (barcode_key(key) if kind is Kind.UPC else key): [] for key in unique
     }
     for key, _popularity, _rowid, document in found:
         grouped[key].append(document)
+    # documents end in ASCII, so checking a joined array checks each document
     return {
-        key: "[" + ",".join(documents) + "]"
+        key: utf8(b"[" + b",".join(documents) + b"]")
         for key, documents in zip(unique, grouped.values(), strict=True)
     }
 
@@ -60,7 +72,7 @@ def _most_popular_first(row: tuple[object, ...]) -> tuple[int, int]:
     )
 
 
-def album_tracks(connection: apsw.Connection, queries: Queries, album_id: str) -> str | None:
+def album_tracks(connection: apsw.Connection, queries: Queries, album_id: str) -> bytes | None:
     """The album's tracks (without `album`) by disc, then track number; None if no such album."""
     rows = list(connection.execute(queries.album_tracks, (apsw.carray((album_id,)),)))
     if not rows:
@@ -69,7 +81,7 @@ def album_tracks(connection: apsw.Connection, queries: Queries, album_id: str) -
         (row for row in rows if row[1] is not None),
         key=lambda row: (_int_or_zero(row[2]), _int_or_zero(row[3]), _int_or_zero(row[1])),
     )
-    return "[" + ",".join(str(row[4]) for row in tracks) + "]"
+    return utf8(b"[" + b",".join(row[4] for row in tracks) + b"]")
 
 
 def _int_or_zero(value: object) -> int:

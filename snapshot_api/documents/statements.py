@@ -30,8 +30,13 @@ ARTIST_JSON = document(ARTIST)
 ALBUM_JSON = document(ALBUM)
 
 
+def _blob(json_text: str) -> str:
+    """The document's bytes as SQLite holds them, whether or not they are valid UTF-8."""
+    return f"CAST({json_text} AS BLOB)"
+
+
 def _track_json(*, with_album: bool, track_files: bool) -> str:
-    return document(TRACK if with_album else ALBUM_TRACK, track_files=track_files)
+    return _blob(document(TRACK if with_album else ALBUM_TRACK, track_files=track_files))
 
 
 _TRACK_FILES_JOIN = (
@@ -61,14 +66,14 @@ def _album_tracks(*, track_files: bool) -> str:
     {_TRACK_FILES_JOIN if track_files else ""}"""
 
 
-ALBUMS_BY_ID = f"""SELECT k.value, al.popularity, al.rowid, {ALBUM_JSON}
+ALBUMS_BY_ID = f"""SELECT k.value, al.popularity, al.rowid, {_blob(ALBUM_JSON)}
 FROM carray(?1) AS k CROSS JOIN albums AS al INDEXED BY @albums.id@ ON al.id = k.value"""
 
-ALBUMS_BY_BARCODE = f"""SELECT k.value, al.popularity, al.rowid, {ALBUM_JSON}
+ALBUMS_BY_BARCODE = f"""SELECT k.value, al.popularity, al.rowid, {_blob(ALBUM_JSON)}
 FROM carray(?1) AS k CROSS JOIN idx.barcode_albums AS b ON b.barcode = k.value
 CROSS JOIN albums AS al ON al.rowid = b.album_rowid"""
 
-ARTISTS_BY_ID = f"""SELECT k.value, ar.popularity, ar.rowid, {ARTIST_JSON}
+ARTISTS_BY_ID = f"""SELECT k.value, ar.popularity, ar.rowid, {_blob(ARTIST_JSON)}
 FROM carray(?1) AS k CROSS JOIN artists AS ar INDEXED BY @artists.id@ ON ar.id = k.value"""
 
 
