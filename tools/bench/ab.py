@@ -25,6 +25,10 @@ from snapshot_api.cli import OneLineParser
 from snapshot_api.identifiers import Kind
 from tools.bench.keys import sample
 
+SECTION = "## Comparisons between checkouts"
+"""BENCHMARKS.md's section of `ab` figures, written by hand below the generated report;
+`python -m tools.bench` keeps it (from this heading to the end) when it rewrites the file."""
+
 MODES = [(kind.value, size) for kind in Kind for size in (1, 400)] + [("album_tracks", 1)]
 """(kind, batch size): every kind single and in batches of 400, and album listings."""
 
