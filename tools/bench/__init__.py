@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from snapshot_api.identifiers import Kind
-from tools.bench import ab, http, inprocess, keys, machine, profiling, report, snapshots, wrk
+from tools.bench import http, inprocess, keys, machine, profiling, report, snapshots, wrk
 from tools.bench.plan import Plan, full_plan, quick_plan
 from tools.bench.processes import PYTHON, BenchError, say, sigterm_as_interrupt
 from tools.bench.results import Results
@@ -235,12 +235,12 @@ def measure(results: Results) -> None:
 
 
 def write_report(results: Results, output: Path) -> None:
-    """Write the report, keeping the hand-written comparisons (`ab.SECTION`) at its end."""
+    """Write the report, keeping the hand-written comparisons (`report.COMPARISONS`) at its end."""
     output.parent.mkdir(parents=True, exist_ok=True)
     kept = ""
     if output.is_file():
         previous = output.read_text(encoding="utf-8")
-        if (start := previous.find(ab.SECTION)) >= 0:
+        if (start := previous.find(report.COMPARISONS)) >= 0:
             kept = "\n" + previous[start:]
     temporary = output.with_name(output.name + ".tmp")
     temporary.write_text(report.render(results) + kept, encoding="utf-8")

@@ -8,7 +8,8 @@ do. So each round runs the baseline and the candidate one after the other
 `PYTHONPATH` differing, over the same known keys of one snapshot, and the
 report gives per-mode medians over rounds and the candidate/baseline ratio
 of the medians. The worker imports nothing of `tools`, so a baseline
-checkout needs only its `snapshot_api` package.
+checkout needs only its `snapshot_api` package. Its figures go by hand into
+BENCHMARKS.md under `report.COMPARISONS`, which `python -m tools.bench` keeps.
 """
 
 from __future__ import annotations
@@ -24,10 +25,6 @@ from pathlib import Path
 from snapshot_api.cli import OneLineParser
 from snapshot_api.identifiers import Kind
 from tools.bench.keys import sample
-
-SECTION = "## Comparisons between checkouts"
-"""BENCHMARKS.md's section of `ab` figures, written by hand below the generated report;
-`python -m tools.bench` keeps it (from this heading to the end) when it rewrites the file."""
 
 MODES = [(kind.value, size) for kind in Kind for size in (1, 400)] + [("album_tracks", 1)]
 """(kind, batch size): every kind single and in batches of 400, and album listings."""

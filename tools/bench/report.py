@@ -38,6 +38,10 @@ SECTIONS = (
 )
 """Every report has these sections, in this order (the smoke test checks them)."""
 
+COMPARISONS = "## Comparisons between checkouts"
+"""A hand-written section of `python -m tools.bench.ab` figures (before/after a change) at
+the end of BENCHMARKS.md: a rerun keeps it, from this heading to the end of the file."""
+
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(headers) + " |"]
