@@ -18,18 +18,13 @@ reads the settings `serve` left in the environment.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import fields
-from pathlib import Path
-from typing import Any
 
 import apsw
-import orjson
 import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -37,7 +32,7 @@ from starlette.middleware import Middleware
 from uvicorn.config import STARTUP_FAILURE
 
 from snapshot_api import __version__
-from snapshot_api.config import ServeSettings
+from snapshot_api.config import WORKER_SETTINGS_ENV, ServeSettings, decode_settings
 from snapshot_api.errors import SnapshotApiError
 from snapshot_api.server import metrics
 from snapshot_api.server.caching import CORS_HEADERS, ConditionalGetMiddleware, PreflightMiddleware
@@ -56,9 +51,6 @@ from snapshot_api.server.ratelimit import RateLimitMiddleware
 from snapshot_api.server.routes import ENDPOINTS
 from snapshot_api.server.routing import AppContext, RouteTable
 from snapshot_api.snapshot import Snapshot
-
-WORKER_SETTINGS_ENV = "SNAPSHOT_API_WORKER_SETTINGS"
-"""Set by `serve` for its worker processes: the resolved settings as JSON."""
 
 BATCH_THREADS = 2
 """Threads per worker for large batches: SQLite releases the GIL while it works, so two
@@ -122,29 +114,6 @@ def create_app(
 
 
 # --- worker processes ----------------------------------------------------------------
-
-
-def encode_settings(settings: ServeSettings) -> str:
-    """Settings as JSON for the environment of worker processes."""
-    values: dict[str, Any] = {}
-    for item in fields(ServeSettings):
-        value = getattr(settings, item.name)
-        if item.name == "trusted_proxy":
-            value = [str(network) for network in value]
-        elif isinstance(value, Path):
-            value = str(value)
-        values[item.name] = value
-    return orjson.dumps(values).decode()
-
-
-def decode_settings(text: str) -> ServeSettings:
-    values: dict[str, Any] = orjson.loads(text)
-    values["trusted_proxy"] = tuple(
-        ipaddress.ip_network(cidr, strict=False) for cidr in values["trusted_proxy"]
-    )
-    if values.get("snapshot_dir") is not None:
-        values["snapshot_dir"] = Path(values["snapshot_dir"])
-    return ServeSettings(**values)
 
 
 def worker_app() -> Starlette:

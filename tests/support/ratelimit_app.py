@@ -19,14 +19,11 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -52,6 +49,8 @@ from snapshot_api.server.routing import (
     Policy,
     RouteTable,
 )
+from tests.support.fixtures import ROOT
+from tests.support.server_process import free_port, wait_until_answers
 
 
 def create() -> Starlette:
@@ -121,17 +120,6 @@ def create() -> Starlette:
     return app
 
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class RunningServer:
     """`python -m tests.support.ratelimit_app --port P OPTIONS...` as a context manager."""
 
@@ -152,19 +140,11 @@ class RunningServer:
             env={**clean, **(env or {})},
             cwd=ROOT,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"test server exited with status {self.process.returncode}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("test server did not answer within 30 s")
-            time.sleep(0.05)
+        try:
+            wait_until_answers(self.url + "/health", self.process)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process.poll() is None:
