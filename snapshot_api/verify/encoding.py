@@ -27,7 +27,8 @@ import apsw
 from snapshot_api.files import longquery
 from snapshot_api.layout import Role
 from snapshot_api.progress import Reporter, format_count
-from snapshot_api.verify.checks import Check, Status, Target, reading
+from snapshot_api.verdict import Status
+from snapshot_api.verify.checks import Check, Target, reading
 
 EXAMPLES = 3
 """Rows shown per column."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from snapshot_api.progress import Reporter
-from snapshot_api.verify.checks import Status
+from snapshot_api.verdict import Status
 from snapshot_api.verify.verifier import verify
 from tests.support.dirty_text import DirtyText, make_dirty_text
 from tests.support.fixtures import CliRunner, SnapshotFactory
