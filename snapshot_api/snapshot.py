@@ -245,7 +245,8 @@ class Snapshot:
 
     def lookup_json(self, kind: Kind, canonical_keys: Sequence[str]) -> dict[str, bytes]:
         """JSON per canonical key (from `identifiers.parse`): ISRC/UPC arrays for every
-        key (b"[]" when none), track/album/artist objects for found keys only.
+        key (b"[]" when none), track/album/artist objects for found keys only. Text
+        that is not valid UTF-8 in the dump holds U+FFFD in its place.
 
         A fixed number of statements whatever the number of keys.
         """
@@ -253,13 +254,11 @@ class Snapshot:
             raise SnapshotError(
                 f"{self.directory}: barcode lookups need {SIDECAR_NAME} (run build)"
             )
-        texts = documents.lookup(self._connection(), self._queries, kind, canonical_keys)
-        return {key: text.encode() for key, text in texts.items()}
+        return documents.lookup(self._connection(), self._queries, kind, canonical_keys)
 
     def album_tracks_json(self, canonical_album_id: str) -> bytes | None:
         """The album's track documents as a JSON array; None when no such album."""
-        text = documents.album_tracks(self._connection(), self._queries, canonical_album_id)
-        return None if text is None else text.encode()
+        return documents.album_tracks(self._connection(), self._queries, canonical_album_id)
 
     # --- lookups: documents for the library (CONTRACT §4) ------------------------------
 

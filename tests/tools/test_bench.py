@@ -126,3 +126,15 @@ def test_bad_arguments_are_one_line_and_status_2() -> None:
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "--sizes" in done.stderr
+
+
+def test_a_rewritten_report_keeps_the_hand_written_sections() -> None:
+    from tools.bench import with_hand_written
+
+    previous = "# Benchmarks\n\n## Lookups\n\nold\n\n## Several hosts\n\nby hand\n"
+    rendered = "# Benchmarks\n\n## Lookups\n\nnew\n"
+    kept = with_hand_written(rendered, previous)
+    assert kept == "# Benchmarks\n\n## Lookups\n\nnew\n\n## Several hosts\n\nby hand\n"
+    assert with_hand_written(rendered, "") == rendered
+    current = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
+    assert with_hand_written(current, current) == current

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import pickle
+import re
 import shlex
 import sys
 import time
@@ -234,22 +235,32 @@ def measure(results: Results) -> None:
         )
 
 
-KEPT_SECTION = "## Several hosts"
-"""Written by `tools.fleet_bench` and `tools.ratelimit_overhead` (they need Redis and Caddy,
-which this run does not start): carried over unchanged when the report is rewritten."""
-
-
 def write_report(results: Results, output: Path) -> None:
+    """Write the report, keeping the hand-written sections of the previous one at its end."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    text = report.render(results)
-    if output.exists():
-        previous = output.read_text(encoding="utf-8")
-        start = previous.find("\n" + KEPT_SECTION + "\n")
-        if start >= 0:
-            text = text.rstrip("\n") + "\n" + previous[start:]
+    previous = output.read_text(encoding="utf-8") if output.is_file() else ""
     temporary = output.with_name(output.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
+    temporary.write_text(with_hand_written(report.render(results), previous), encoding="utf-8")
     temporary.replace(output)
+
+
+def _sections(text: str) -> list[tuple[str, str]]:
+    """(heading line, whole section text) of every `## ` section of a report."""
+    parts = re.split(r"(?m)^(?=## )", text)
+    return [(part.split("\n", 1)[0], part) for part in parts if part.startswith("## ")]
+
+
+def with_hand_written(rendered: str, previous: str) -> str:
+    """`rendered`, followed by the sections of `previous` this run does not write.
+
+    Sections measured by other programs (several hosts, search, comparisons between
+    checkouts, ...) are written by hand; a rerun must not drop them.
+    """
+    produced = {heading for heading, _text in _sections(rendered)}
+    kept = [text.rstrip("\n") for heading, text in _sections(previous) if heading not in produced]
+    if not kept:
+        return rendered
+    return rendered.rstrip("\n") + "\n\n" + "\n\n".join(kept) + "\n"
 
 
 def _finish(results: Results, started: float) -> None:
