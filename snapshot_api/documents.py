@@ -366,3 +366,27 @@ def album_tracks(connection: apsw.Connection, queries: Queries, album_id: str) -
 
 def _int_or_zero(value: object) -> int:
     return value if isinstance(value, int) else 0
+
+
+# --- Documents by rowid (for search, whose index yields dump rowids) -------------
+
+
+def by_rowid_sql(kind: Kind, indexes: dict[str, str], *, track_files: bool) -> str:
+    """`SELECT rowid, document` for the rowids bound as `carray(?1)` (int64), in any order.
+
+    The same documents as the lookups; for TRACK, ALBUM and ARTIST only.
+    """
+    if kind is Kind.TRACK:
+        sql = f"""SELECT t.rowid, {_track_json(with_album=True, track_files=track_files)}
+        FROM carray(?1) AS k CROSS JOIN tracks AS t ON t.rowid = k.value
+        LEFT JOIN albums AS al ON al.rowid = t.album_rowid
+        {_TRACK_FILES_JOIN if track_files else ""}"""
+    elif kind is Kind.ALBUM:
+        sql = f"""SELECT al.rowid, {ALBUM_JSON}
+        FROM carray(?1) AS k CROSS JOIN albums AS al ON al.rowid = k.value"""
+    elif kind is Kind.ARTIST:
+        sql = f"""SELECT ar.rowid, {ARTIST_JSON}
+        FROM carray(?1) AS k CROSS JOIN artists AS ar ON ar.rowid = k.value"""
+    else:
+        raise ValueError(f"no documents by rowid for {kind}")
+    return _INDEX_PLACEHOLDER.sub(lambda m: _quote(indexes[m.group(1)]), sql)

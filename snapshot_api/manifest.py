@@ -72,6 +72,8 @@ class Manifest:
     schema_fingerprint: str
     sidecar: dict[str, Any] = field(default_factory=dict)
     format: int = MANIFEST_FORMAT
+    search: dict[str, Any] = field(default_factory=dict)
+    """The search index build made ({"file", "format", "rows"}); empty after `--no-search`."""
 
     def to_json(self) -> bytes:
         return orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
@@ -91,6 +93,7 @@ class Manifest:
                 schema_fingerprint=str(raw["schema_fingerprint"]),
                 sidecar=dict(raw.get("sidecar", {})),
                 format=int(raw.get("format", MANIFEST_FORMAT)),
+                search=dict(raw.get("search", {})),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ValueError(f"manifest is not valid: {exc}") from None
