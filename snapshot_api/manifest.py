@@ -9,6 +9,7 @@ no longer matches them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from dataclasses import asdict, dataclass, field
@@ -111,6 +112,14 @@ class Manifest:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, target)
+
+    def same_build(self, copy: Manifest) -> bool:
+        """True when `copy` (the one stored in the sidecar) describes this build.
+
+        The sidecar's copy is written before the search index is built, so the
+        `search` record is not part of the comparison.
+        """
+        return dataclasses.replace(self, search={}) == dataclasses.replace(copy, search={})
 
     def file(self, role: str) -> FileRecord | None:
         return next((record for record in self.files if record.role == role), None)

@@ -78,15 +78,12 @@ def _read_only_uri(path: Path) -> str:
 
 
 def _search_file(directory: Path, manifest: Manifest | None) -> Path | None:
-    """The search index the manifest records, or None (built with --no-search, or not built)."""
+    """The search index the manifest records, or None (built with --no-search, not built,
+    or the file was deleted: lookups still work, search answers `SearchUnavailable`)."""
     if manifest is None or not manifest.search:
         return None
     path = directory / str(manifest.search.get("file", ""))
-    if not path.is_file():
-        raise SnapshotNotPrepared(
-            f"{directory}: {path.name} is missing; run `snapshot-api build {directory}`"
-        )
-    return path
+    return path if path.is_file() else None
 
 
 def _identity(path: Path) -> tuple[int, int, int, int]:
@@ -354,10 +351,16 @@ class Snapshot:
         )
         if self._search_file is None:
             raise SearchUnavailable(
-                f"{self.directory} was built without its search index (--no-search); "
-                f"run `snapshot-api build {self.directory}` without --no-search"
+                f"{self.directory} has no search index (built with --no-search, or the file "
+                f"was removed); run `snapshot-api build {self.directory}` without --no-search"
             )
         return self._searcher.run_json(self._connection(), wanted)
+
+    def search_probe(self, kind: SearchKind) -> tuple[str, str] | None:
+        """(word, id) that a search must answer first, for verify; None without an index."""
+        if self._search_file is None:
+            return None
+        return search_query.probe(self._connection(), kind)
 
     def search_tracks_json(self, q: object, **options: Any) -> bytes:
         return self.search_json(SearchKind.TRACK, q, **options)

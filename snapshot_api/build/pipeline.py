@@ -296,8 +296,7 @@ def _up_to_date(
         current = Manifest.read(directory)
     except (OSError, ValueError):
         return None, stored
-    # the sidecar's copy is written before the search index exists: compare without it
-    return (current if dataclasses.replace(current, search={}) == stored else None), stored
+    return (current if current.same_build(stored) else None), stored
 
 
 def _manifest_for(

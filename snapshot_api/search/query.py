@@ -63,7 +63,8 @@ def prepare_connection(connection: apsw.Connection, search_file: Path) -> None:
     connection.create_scalar_function(FOLD_FUNCTION, _fold_sql, 1, deterministic=True)
 
 
-def _fold_sql(name: apsw.SQLiteValue) -> str:
+def _fold_sql(*values: apsw.SQLiteValue) -> str:
+    name = values[0] if values else None
     return folded_name(name) if isinstance(name, str) else ""
 
 
@@ -195,3 +196,30 @@ class Searcher:
             )
             plans[f"search_{kind.value}s_documents"] = (self.documents_sql[kind], (rowids,))
         return plans
+
+
+PROBE_ROWS = 50
+
+
+def probe_sql(ranking: Ranking) -> str:
+    """The best-ranked rows of a kind (highest value, lowest rowids): value, name, id."""
+    column, table = ranking.column, ranking.table
+    return f"""SELECT {column}, name, id FROM {table}
+    WHERE {column} = (SELECT max({column}) FROM {table}) ORDER BY rowid LIMIT {PROBE_ROWS}"""
+
+
+def probe(connection: apsw.Connection, kind: SearchKind) -> tuple[str, str] | None:
+    """(a word, the id that searching it must return first), or None when nothing fits.
+
+    The first of the best-ranked rows whose name has a word is, by the ranking
+    key, the first match of that word: rows ranked before it have no words.
+    (Values above the ranking's top share a bucket with others: no probe then.)
+    """
+    ranking = RANKINGS[kind]
+    for value, name, spotify_id in connection.execute(probe_sql(ranking)):
+        if not isinstance(value, int) or value > ranking.top:
+            return None
+        found = parse_query(name if isinstance(name, str) else None).terms
+        if found:
+            return found[0].text, str(spotify_id)
+    return None

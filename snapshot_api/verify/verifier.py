@@ -23,6 +23,7 @@ import apsw
 from snapshot_api.progress import Reporter
 from snapshot_api.verify import full as fullchecks
 from snapshot_api.verify import sampling
+from snapshot_api.verify import search as searchchecks
 from snapshot_api.verify.checks import (
     Check,
     Status,
@@ -107,6 +108,7 @@ def verify(
         ("sample references", lambda: sampling.check_references(target, rng, sample)),
         ("sample identifiers", lambda: sampling.check_identifiers(target, rng, sample)),
         ("sample sidecar", lambda: sampling.check_sidecar_sample(target, rng, sample)),
+        ("search index", lambda: searchchecks.check_search(target)),
     ]
     if full:
         steps += [
@@ -114,6 +116,7 @@ def verify(
             ("checksums", lambda: fullchecks.check_checksums(target, reporter)),
             ("references", lambda: fullchecks.check_full_references(target, reporter)),
             ("row counts", lambda: fullchecks.check_counts(target, reporter)),
+            ("search integrity", lambda: searchchecks.check_search_integrity(target, reporter)),
         ]
     for step, run_step in steps:
         report.checks.extend(_guarded(step, run_step))
