@@ -32,6 +32,7 @@ from pathlib import Path
 import apsw
 
 from snapshot_api import __version__, pause
+from snapshot_api.build.sidecar import _temporary_files_in
 from snapshot_api.documents import _index_on, _quote
 from snapshot_api.errors import BuildError
 from snapshot_api.files.sqlite import open_read_only
@@ -142,11 +143,12 @@ def build_search(
             table = ranking.words_table
             out.execute(f"INSERT INTO {table}({table}, rank) VALUES ('hashsize', {HASH_BYTES})")
             out.execute(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', 0)")
-        for kind, ranking in RANKINGS.items():
-            total = (totals or {}).get(ranking.table)
-            started = time.monotonic()
-            stats.rows[kind.value] = _index_kind(dump, out, ranking, reporter, total)
-            stats.seconds[kind.value] = time.monotonic() - started
+        with _temporary_files_in(directory):  # a sort without an index spills there
+            for kind, ranking in RANKINGS.items():
+                total = (totals or {}).get(ranking.table)
+                started = time.monotonic()
+                stats.rows[kind.value] = _index_kind(dump, out, ranking, reporter, total)
+                stats.seconds[kind.value] = time.monotonic() - started
         stats.optimize_seconds = _optimize(out, reporter)
         entries = {
             "snapshot_id": snapshot_id,
@@ -182,43 +184,63 @@ def _fsync_directory(directory: Path) -> None:
 def _needed_index(dump: apsw.Connection, table: str, column: str) -> str:
     name = _index_on(dump, "main", table, column)
     if name is None:
-        raise BuildError(
-            f"the dump has no index on {table}({column}); the search index is built in "
-            "that order (run with --no-search to skip it)"
-        )
+        raise BuildError(f"the dump has no index on {table}({column}); run `snapshot-api verify`")
     return _quote(name)
 
 
-def _rows_sql(dump: apsw.Connection, ranking: Ranking) -> tuple[str, str]:
-    """(rows with one ranking value, rows with a NULL value): rowid, name, more names."""
-    order = _needed_index(dump, ranking.table, ranking.column)
+def _select(dump: apsw.Connection, ranking: Ranking) -> tuple[str, str]:
+    """(SELECT ranking value, rowid, name, album name, artist names joined by newlines;
+    the table's alias). `@ORDER@` stands where an INDEXED BY may go."""
     if ranking.kind is SearchKind.TRACK:
         track_artists = _needed_index(dump, "track_artists", "track_rowid")
-        select = f"""SELECT t.rowid, t.name, al.name,
+        return (
+            f"""SELECT t.popularity, t.rowid, t.name, al.name,
           (SELECT group_concat(ar.name, char(10)) FROM track_artists AS ta
              INDEXED BY {track_artists}
            CROSS JOIN artists AS ar ON ar.rowid = ta.artist_rowid
            WHERE ta.track_rowid = t.rowid)
-        FROM tracks AS t INDEXED BY {order}
-        LEFT JOIN albums AS al ON al.rowid = t.album_rowid"""
-        column = "t.popularity"
-    elif ranking.kind is SearchKind.ALBUM:
+        FROM tracks AS t @ORDER@
+        LEFT JOIN albums AS al ON al.rowid = t.album_rowid""",
+            "t",
+        )
+    if ranking.kind is SearchKind.ALBUM:
         album_artists = _needed_index(dump, "artist_albums", "album_rowid")
-        select = f"""SELECT al.rowid, al.name, NULL,
+        return (
+            f"""SELECT al.popularity, al.rowid, al.name, NULL,
           (SELECT group_concat(ar.name, char(10)) FROM artist_albums AS aa
              INDEXED BY {album_artists}
            CROSS JOIN artists AS ar ON ar.rowid = aa.artist_rowid
            WHERE aa.album_rowid = al.rowid AND aa.is_appears_on = 0
              AND aa.is_implicit_appears_on = 0)
-        FROM albums AS al INDEXED BY {order}"""
-        column = "al.popularity"
-    else:
-        select = f"SELECT ar.rowid, ar.name, NULL, NULL FROM artists AS ar INDEXED BY {order}"
-        column = "ar.followers_total"
+        FROM albums AS al @ORDER@""",
+            "al",
+        )
     return (
-        f"{select} WHERE {column} = ?1 ORDER BY 1",
-        f"{select} WHERE {column} IS NULL ORDER BY 1",
+        "SELECT ar.followers_total, ar.rowid, ar.name, NULL, NULL FROM artists AS ar @ORDER@",
+        "ar",
     )
+
+
+def _ranked_rows(dump: apsw.Connection, ranking: Ranking) -> Iterator[tuple[object, ...]]:
+    """Every row as (value, rowid, name, album, artists), in ranking-key order.
+
+    With the dump's index on the ranking column: value by value, each value's
+    rows by rowid, straight from the index. Without it (a damaged or trimmed
+    dump), one statement sorted by SQLite's external sorter: slower, same order.
+    """
+    select, alias = _select(dump, ranking)
+    column = f"{alias}.{ranking.column}"
+    index = _index_on(dump, "main", ranking.table, ranking.column)
+    if index is None:
+        yield from dump.execute(
+            select.replace("@ORDER@", "")
+            + f" ORDER BY {column} IS NULL, {column} DESC, {alias}.rowid"
+        )
+        return
+    by_value = select.replace("@ORDER@", f"INDEXED BY {_quote(index)}")
+    for value in _values_descending(dump, ranking):
+        yield from dump.execute(f"{by_value} WHERE {column} = ?1 ORDER BY {alias}.rowid", (value,))
+    yield from dump.execute(f"{by_value} WHERE {column} IS NULL ORDER BY {alias}.rowid")
 
 
 def _values_descending(dump: apsw.Connection, ranking: Ranking) -> Iterator[object]:
@@ -237,14 +259,9 @@ def _index_kind(
     reporter: Reporter,
     total: int | None,
 ) -> int:
-    by_value, by_null = _rows_sql(dump, ranking)
     insert = f"INSERT INTO {ranking.words_table} (rowid, words) VALUES (?, ?)"
     progress = reporter.progress(f"search index: {ranking.table}", total, unit="rows")
-    batches = itertools.chain(
-        ((value, dump.execute(by_value, (value,))) for value in _values_descending(dump, ranking)),
-        ((None, dump.execute(by_null)) for _ in (0,)),
-    )
-    rows = ((value, *row) for value, cursor in batches for row in cursor)
+    rows = _ranked_rows(dump, ranking)
     done = 0
     try:
         # One transaction per kind: FTS5 writes a segment at every commit.
