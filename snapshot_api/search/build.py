@@ -318,7 +318,7 @@ _NAMES = _NameCache()
 
 
 def _optimize(out: apsw.Connection, reporter: Reporter) -> float:
-    """Merge each table's segments into one (interruptible: a progress handler ticks)."""
+    """Merge each table's segments into one, then list its terms (interruptible)."""
     started = time.monotonic()
     progress: Progress = reporter.progress("search index: merging segments", None)
     out.set_progress_handler(_ticker(lambda: progress.update(0, note="optimize")), 100_000)
@@ -327,6 +327,14 @@ def _optimize(out: apsw.Connection, reporter: Reporter) -> float:
             table = ranking.words_table
             with out:
                 out.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+                out.execute(
+                    f"CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, {table}, row)"
+                )
+                out.execute(
+                    f"INSERT INTO {ranking.terms_table} "
+                    "SELECT term FROM temp.vocabulary ORDER BY term"
+                )
+                out.execute("DROP TABLE temp.vocabulary")
     except BaseException:
         progress.clear()
         raise

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-SEARCH_FORMAT = "1"
+SEARCH_FORMAT = "2"
 """Bumped whenever the terms or the key change: an index of another format is rebuilt."""
 
 
@@ -33,6 +33,8 @@ class Ranking:
     """The dump table (tracks, albums, artists)."""
     words_table: str
     """Our FTS5 table of that kind's terms."""
+    terms_table: str
+    """Every distinct term of `words_table`, sorted: what a long prefix expands to."""
     column: str
     """The dump column ranking it: popularity, or followers_total for artists."""
     shift: int
@@ -58,13 +60,26 @@ class Ranking:
 
 
 RANKINGS: dict[SearchKind, Ranking] = {
-    SearchKind.TRACK: Ranking(SearchKind.TRACK, "tracks", "track_words", "popularity", 40, 1000),
-    SearchKind.ALBUM: Ranking(SearchKind.ALBUM, "albums", "album_words", "popularity", 40, 1000),
+    SearchKind.TRACK: Ranking(
+        SearchKind.TRACK, "tracks", "track_words", "track_terms", "popularity", 40, 1000
+    ),
+    SearchKind.ALBUM: Ranking(
+        SearchKind.ALBUM, "albums", "album_words", "album_terms", "popularity", 40, 1000
+    ),
     SearchKind.ARTIST: Ranking(
-        SearchKind.ARTIST, "artists", "artist_words", "followers_total", 32, (1 << 30) - 1
+        SearchKind.ARTIST,
+        "artists",
+        "artist_words",
+        "artist_terms",
+        "followers_total",
+        32,
+        (1 << 30) - 1,
     ),
 }
 """Popularity is 0-100 in the dump; follower counts stay far below 2^30 (10^9)."""
+
+INDEXED_PREFIX = 3
+"""Length of the prefixes FTS5 keeps an index of (`prefix='3'` in the schema)."""
 
 SCHEMA_ALIAS = "srch"
 """The name the search file is attached under on a snapshot connection."""

@@ -27,18 +27,31 @@ from snapshot_api.errors import InvalidParameter
 from snapshot_api.files.sqlite import read_only_uri
 from snapshot_api.identifiers import Kind
 from snapshot_api.search import params
-from snapshot_api.search.index import RANKINGS, SCHEMA_ALIAS, Ranking, SearchKind
+from snapshot_api.search.index import (
+    INDEXED_PREFIX,
+    RANKINGS,
+    SCHEMA_ALIAS,
+    Ranking,
+    SearchKind,
+)
 from snapshot_api.search.text import (
     ALBUM_MARK,
     ARTIST_MARK,
-    ParsedQuery,
     QueryTerm,
     folded_name,
     is_no_space_run,
     parse_query,
+    terms,
 )
 
 FOLD_FUNCTION = "snapshot_search_fold"
+PREFIX_FUNCTION = "snapshot_search_prefix"
+MAX_EXPANSION = 40
+"""A prefix longer than the prefix index's 3 characters is answered as an OR of the index's
+terms that start with it when there are at most this many (FTS5 merges OR branches lazily
+in rowid order, so the page still stops early). With more, the prefix is common: its first
+3 characters are read from the prefix index in ranking order and each candidate's name is
+checked in the dump, which rejects few rows exactly because the longer prefix is common."""
 MAX_SUBSTRING_CHECKS = 4
 """No-space runs checked as substrings per query (more are still required as bigrams)."""
 
@@ -58,9 +71,10 @@ _DOCUMENT_KIND = {
 
 
 def prepare_connection(connection: apsw.Connection, search_file: Path) -> None:
-    """Attach the search index read-only and register the substring check's fold function."""
+    """Attach the search index read-only and register the name checks' functions."""
     connection.execute(f"ATTACH DATABASE ? AS {SCHEMA_ALIAS}", (read_only_uri(search_file),))
     connection.create_scalar_function(FOLD_FUNCTION, _fold_sql, 1, deterministic=True)
+    connection.create_scalar_function(PREFIX_FUNCTION, _prefix_sql, 2, deterministic=True)
 
 
 def _fold_sql(*values: apsw.SQLiteValue) -> str:
@@ -68,20 +82,22 @@ def _fold_sql(*values: apsw.SQLiteValue) -> str:
     return folded_name(name) if isinstance(name, str) else ""
 
 
+def _prefix_sql(*values: apsw.SQLiteValue) -> int:
+    name, prefix = values[0], values[1]
+    if not isinstance(name, str) or not isinstance(prefix, str):
+        return 0
+    return int(any(term.startswith(prefix) for term in terms(name)))
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
-    """A validated search: the MATCH expression, substring checks, page."""
+    """A validated search: (mark, term) pairs all required, substring checks, page."""
 
     kind: SearchKind
-    match: str
-    checks: tuple[str, ...]
+    terms: tuple[tuple[str, QueryTerm], ...]
+    substrings: tuple[str, ...]
     limit: int
     offset: int
-
-
-def _expression(parameter: str, parsed: ParsedQuery) -> list[str]:
-    mark = _MARKS[parameter]
-    return [_checked_prefix(parameter, term).fts5(mark) for term in parsed.terms]
 
 
 def _checked_prefix(parameter: str, term: QueryTerm) -> QueryTerm:
@@ -121,36 +137,62 @@ def request(
         texts[name] = text
     page_limit = params.limit_of(limit)
     page_offset = params.offset_of(offset)
-    parts: list[str] = []
-    checks: list[str] = []
+    required: list[tuple[str, QueryTerm]] = []
+    substrings: list[str] = []
     for name, text in texts.items():
         parsed = parse_query(text)
-        parts.extend(_expression(name, parsed))
+        required += [(_MARKS[name], _checked_prefix(name, term)) for term in parsed.terms]
         if name == "q":
-            checks.extend(parsed.substring_checks)
-    if not parts:
+            substrings.extend(parsed.substring_checks)
+    if not required:
         words = "q" if not FILTERS[kind] else "q, " + " or ".join(FILTERS[kind])
         raise InvalidParameter("q", f"{words} must hold at least one word (letters or digits)")
     return Request(
-        kind, " AND ".join(parts), tuple(checks[:MAX_SUBSTRING_CHECKS]), page_limit, page_offset
+        kind,
+        tuple(dict.fromkeys(required)),
+        tuple(substrings[:MAX_SUBSTRING_CHECKS]),
+        page_limit,
+        page_offset,
     )
 
 
-def match_sql(ranking: Ranking, checks: int) -> str:
-    """The page of dump rowids; with `checks`, names are also checked for substrings."""
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """What one statement runs: the MATCH text and the checks on the dump's names."""
+
+    match: str
+    substrings: tuple[str, ...]
+    prefixes: tuple[str, ...]
+
+
+def match_sql(ranking: Ranking, substrings: int, prefixes: int = 0) -> str:
+    """The page of dump rowids; with checks, names are also read from the dump and checked."""
     key = f"(f.rowid & {ranking.mask})"
     table = f"{SCHEMA_ALIAS}.{ranking.words_table}"
-    if not checks:
+    if not substrings and not prefixes:
         return f"""SELECT {key} FROM {table} AS f WHERE f.{ranking.words_table} MATCH ?1
         ORDER BY f.rowid LIMIT ?2 OFFSET ?3"""
     alias = {"tracks": "t", "albums": "al", "artists": "ar"}[ranking.table]
-    conditions = " AND ".join(
-        f"instr({FOLD_FUNCTION}({alias}.name), ?{4 + number}) > 0" for number in range(checks)
-    )
+    conditions = [
+        f"instr({FOLD_FUNCTION}({alias}.name), ?{4 + number}) > 0" for number in range(substrings)
+    ] + [
+        f"{PREFIX_FUNCTION}({alias}.name, ?{4 + substrings + number})" for number in range(prefixes)
+    ]
     return f"""SELECT {key} FROM {table} AS f
     CROSS JOIN {ranking.table} AS {alias} ON {alias}.rowid = {key}
-    WHERE f.{ranking.words_table} MATCH ?1 AND {conditions}
+    WHERE f.{ranking.words_table} MATCH ?1 AND {" AND ".join(conditions)}
     ORDER BY f.rowid LIMIT ?2 OFFSET ?3"""
+
+
+def expansion_sql(ranking: Ranking) -> str:
+    """Terms of the index starting with a prefix (a range of the terms table)."""
+    return f"""SELECT term FROM {SCHEMA_ALIAS}.{ranking.terms_table}
+    WHERE term >= ?1 AND term < ?2 ORDER BY term LIMIT {MAX_EXPANSION + 1}"""
+
+
+def _after_prefix(prefix: str) -> str:
+    """The smallest string greater than every string starting with `prefix`."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 class Searcher:
@@ -161,10 +203,46 @@ class Searcher:
             kind: documents.by_rowid_sql(document_kind, indexes, track_files=track_files)
             for kind, document_kind in _DOCUMENT_KIND.items()
         }
+        self.expansion_sql = {kind: expansion_sql(ranking) for kind, ranking in RANKINGS.items()}
+
+    def compile(self, connection: apsw.Connection, wanted: Request) -> Compiled | None:
+        """The statement's MATCH and checks; None when a prefix matches no term at all."""
+        parts: list[str] = []
+        prefixes: list[str] = []
+        for mark, term in wanted.terms:
+            text = mark + term.text
+            if not term.prefix or len(text) <= INDEXED_PREFIX:
+                parts.append(term.fts5(mark))
+                continue
+            found = [
+                str(row[0])
+                for row in connection.execute(
+                    self.expansion_sql[wanted.kind], (text, _after_prefix(text))
+                )
+            ]
+            if not found:
+                return None
+            if len(found) <= MAX_EXPANSION:
+                parts.append("(" + " OR ".join(QueryTerm(t).fts5() for t in found) + ")")
+            elif not mark:
+                parts.append(QueryTerm(text[:INDEXED_PREFIX], prefix=True).fts5())
+                prefixes.append(term.text)
+            else:
+                parts.append(term.fts5(mark))  # filters: FTS5 merges the prefix's terms
+        return Compiled(" AND ".join(parts), wanted.substrings, tuple(prefixes))
 
     def rowids(self, connection: apsw.Connection, wanted: Request) -> list[int]:
-        sql = match_sql(RANKINGS[wanted.kind], len(wanted.checks))
-        bindings = (wanted.match, wanted.limit, wanted.offset, *wanted.checks)
+        compiled = self.compile(connection, wanted)
+        if compiled is None:
+            return []
+        sql = match_sql(RANKINGS[wanted.kind], len(compiled.substrings), len(compiled.prefixes))
+        bindings = (
+            compiled.match,
+            wanted.limit,
+            wanted.offset,
+            *compiled.substrings,
+            *compiled.prefixes,
+        )
         return [int(row[0]) for row in connection.execute(sql, bindings)]
 
     def documents_json(
@@ -190,6 +268,11 @@ class Searcher:
         rowids = apsw.carray(array.array("q", [1, 2]))
         for kind, ranking in RANKINGS.items():
             plans[f"search_{kind.value}s"] = (match_sql(ranking, 0), ('"love"', 20, 0))
+            plans[f"search_{kind.value}s_prefix"] = (
+                match_sql(ranking, 0, 1),
+                ('"lov"*', 20, 0, "love"),
+            )
+            plans[f"search_{kind.value}s_terms"] = (self.expansion_sql[kind], ("love", "lovf"))
             plans[f"search_{kind.value}s_substring"] = (
                 match_sql(ranking, 1),
                 ('"恋す" AND "する"', 20, 0, "恋する"),

@@ -11,6 +11,7 @@ import pytest
 
 from snapshot_api import Snapshot
 from snapshot_api.errors import InvalidParameter
+from snapshot_api.search import query
 from snapshot_api.verify.checks import full_scans
 from tests.support.reference import Reference
 from tests.support.search_reference import SearchReference, no_space, words
@@ -88,6 +89,27 @@ def test_prefixes(snap: Snapshot, reference: SearchReference) -> None:
             checked += 1
     assert checked >= 10
     assert search(snap, "artist", "lov*", limit=50) == reference.search("artist", "lov*", limit=50)
+
+
+@pytest.mark.parametrize("expansion", [40, 1])
+def test_long_prefixes_expanded_or_checked(
+    snap: Snapshot, reference: SearchReference, monkeypatch: pytest.MonkeyPatch, expansion: int
+) -> None:
+    """Prefixes beyond the 3-character prefix index: an OR of their terms, or (when they
+    have many) the 3-character prefix with each candidate's name checked."""
+    monkeypatch.setattr(query, "MAX_EXPANSION", expansion)
+    checked = 0
+    for word in reference.common_words("track", 200):
+        if len(word) < 6 or not word.isascii():
+            continue
+        for prefix in (word[:4], word[:5], word):
+            expected = reference.search("track", prefix + "*", limit=50)
+            assert search(snap, "track", prefix + "*", limit=50) == expected, prefix
+            checked += 1
+        artist = reference.search("track", None, artist=word[:4] + "*", limit=50)
+        assert search(snap, "track", None, artist=word[:4] + "*", limit=50) == artist
+    assert checked >= 15
+    assert search(snap, "track", "zzzzzz*") == []
 
 
 def test_filters(snap: Snapshot, reference: SearchReference, built_snapshot: Path) -> None:
@@ -229,11 +251,14 @@ def test_search_documents_equal_lookups(snap: Snapshot, reference: SearchReferen
 
 def test_every_search_statement_reads_the_index_in_order(snap: Snapshot) -> None:
     plans = {name: plan for name, plan in snap.query_plans().items() if name.startswith("search")}
-    assert len(plans) == 9
+    assert len(plans) == 15
     for name, plan in plans.items():
         assert not full_scans(plan), (name, plan)
         assert not any("TEMP B-TREE FOR ORDER BY" in line for line in plan), (name, plan)
         if name.endswith("_documents"):
+            continue
+        if name.endswith("_terms"):
+            assert plan == [plan[0]] and "PRIMARY KEY (term>? AND term<?)" in plan[0], plan
             continue
         assert plan[0].startswith("SCAN f VIRTUAL TABLE"), (name, plan)
         # the dump table is only reached by rowid (substring checks)
