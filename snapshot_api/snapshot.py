@@ -51,6 +51,10 @@ CACHE_KIB = 16_384
 Document = dict[str, Any]
 
 
+_sqlite_configured = False
+_sqlite_lock = threading.Lock()
+
+
 def _disable_memory_statistics() -> None:
     """Turn off SQLite's allocation statistics before the first connection.
 
@@ -59,18 +63,24 @@ def _disable_memory_statistics() -> None:
     batches of 400 ISRCs on two threads went from 18k to 26-28k items/s with
     them off (one thread: 16k to 18k). It needs SQLite re-initialised, so it
     is skipped when the process already has apsw connections of its own.
+
+    Called by the first `Snapshot.open` of the process (once; the lock makes
+    concurrent first opens wait for it), never at import: importing the
+    package must not re-initialise SQLite under an application that uses it.
     """
-    if apsw.connections():
-        return
-    try:
-        apsw.shutdown()
-        apsw.config(apsw.SQLITE_CONFIG_MEMSTATUS, 0)
-        apsw.initialize()
-    except apsw.Error:
-        apsw.initialize()
-
-
-_disable_memory_statistics()
+    global _sqlite_configured
+    with _sqlite_lock:
+        if _sqlite_configured:
+            return
+        _sqlite_configured = True
+        if apsw.connections():
+            return
+        try:
+            apsw.shutdown()
+            apsw.config(apsw.SQLITE_CONFIG_MEMSTATUS, 0)
+            apsw.initialize()
+        except apsw.Error:
+            apsw.initialize()
 
 
 def _read_only_uri(path: Path) -> str:
@@ -136,6 +146,7 @@ class Snapshot:
         Raises `SnapshotNotPrepared` (saying to run `snapshot-api build DIR`) or
         `SnapshotError` with a one-line reason.
         """
+        _disable_memory_statistics()
         path = Path(directory)
         if not path.is_dir():
             raise SnapshotError(f"{path}: not a directory")

@@ -34,7 +34,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from snapshot_api import __version__
-from snapshot_api.config import ServeSettings
+from snapshot_api.config import WORKER_SETTINGS_ENV, ServeSettings, encode_settings
 from snapshot_api.server.protocol import FastJsonHttpProtocol
 from snapshot_api.snapshot import Snapshot
 
@@ -135,8 +135,6 @@ def serve_in_process(settings: ServeSettings, snapshot: Snapshot, sock: socket.s
 
 def serve_workers(settings: ServeSettings, sock: socket.socket) -> bool:
     """Run the workers until SIGTERM; False when one failed to start (and all stopped)."""
-    from snapshot_api.server.app import WORKER_SETTINGS_ENV, encode_settings
-
     os.environ[WORKER_SETTINGS_ENV] = encode_settings(settings)
     config = uvicorn.Config(
         "snapshot_api.server.app:worker_app",

@@ -22,7 +22,8 @@ import apsw
 from snapshot_api.errors import InvalidIdentifier
 from snapshot_api.identifiers import Kind, parse, stored_barcode_key
 from snapshot_api.layout import Role
-from snapshot_api.verify.checks import Check, Status, Target, reading
+from snapshot_api.verdict import Status
+from snapshot_api.verify.checks import Check, Target, reading
 
 RESOLVED_OK = 0.99
 RESOLVED_WARNING = 0.5

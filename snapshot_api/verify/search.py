@@ -16,7 +16,8 @@ from snapshot_api.progress import Reporter, format_bytes
 from snapshot_api.search import build as search_build
 from snapshot_api.search.index import SearchKind
 from snapshot_api.snapshot import Snapshot
-from snapshot_api.verify.checks import Check, Status, Target, full_scans, reading
+from snapshot_api.verdict import Status
+from snapshot_api.verify.checks import Check, Target, full_scans, reading
 
 NAME = "search index"
 

@@ -21,12 +21,12 @@ from typing import Any
 import apsw
 
 from snapshot_api.progress import Reporter
+from snapshot_api.verdict import Status
 from snapshot_api.verify import full as fullchecks
 from snapshot_api.verify import sampling
 from snapshot_api.verify import search as searchchecks
 from snapshot_api.verify.checks import (
     Check,
-    Status,
     Target,
     check_files,
     check_manifest,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,9 @@ import httpx
 import orjson
 import pytest
 
-from tests.support.ratelimit_app import ROOT, RunningServer, free_port
+from tests.support.fixtures import ROOT
+from tests.support.ratelimit_app import RunningServer
+from tests.support.server_process import free_port, wait_until_answers
 
 pytestmark = pytest.mark.slow
 
@@ -63,17 +64,17 @@ class RunningCaddy:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(self.url + "/health", timeout=1)
-                return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"caddy did not start: {self.log.read_text()[-2000:]}")
-            time.sleep(0.05)
+        try:  # any answer will do: with no upstream, Caddy answers 503
+            wait_until_answers(
+                self.url + "/health",
+                self.process,
+                timeout=20,
+                status=None,
+                context=lambda: self.log.read_text()[-2000:],
+            )
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process.poll() is None:

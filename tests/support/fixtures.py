@@ -7,15 +7,22 @@ whichever pytest loaded last.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import zstandard
 
-from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME, ZST_SUFFIX, find_dump_files
+from snapshot_api.layout import (
+    MANIFEST_NAME,
+    SEARCH_NAME,
+    SIDECAR_NAME,
+    ZST_SUFFIX,
+    find_dump_files,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI_TIMEOUT = 120
@@ -43,7 +50,7 @@ def compress_dump(directory: Path) -> list[Path]:
             compressor.copy_stream(source, out, size=dump_file.path.stat().st_size)
         dump_file.path.unlink()
         packed.append(target)
-    for name in (SIDECAR_NAME, MANIFEST_NAME):
+    for name in (SIDECAR_NAME, SEARCH_NAME, MANIFEST_NAME):
         (directory / name).unlink(missing_ok=True)
     return packed
 
@@ -53,3 +60,20 @@ CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 def cli_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "snapshot_api", *args]
+
+
+def run_command(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    prefix: tuple[str, ...] = (),
+    timeout: float = CLI_TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m snapshot_api ARGS` as a real process, run to its end; `env` adds variables."""
+    return subprocess.run(
+        [*prefix, *cli_command(*args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )

@@ -19,14 +19,11 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -37,11 +34,23 @@ from starlette.routing import Route
 from snapshot_api.config import add_serve_arguments, settings_from
 from snapshot_api.server.client_ip import client_ip
 from snapshot_api.server.errors import ApiError
+from snapshot_api.server.observability import RequestContextMiddleware
 from snapshot_api.server.ratelimit import (
     RateLimitMiddleware,
     charge_batch_items,
     create_shared_state,
 )
+from snapshot_api.server.routing import (
+    LIVE,
+    UNCACHED,
+    ApiRoute,
+    Endpoint,
+    Handler,
+    Policy,
+    RouteTable,
+)
+from tests.support.fixtures import ROOT
+from tests.support.server_process import free_port, wait_until_answers
 
 
 def create() -> Starlette:
@@ -85,32 +94,30 @@ def create() -> Starlette:
             super().__init__(*args, **kwargs)  # type: ignore[arg-type]
             limiter.append(self)
 
+    def route(path: str, handler: Handler, policy: Policy = UNCACHED, method: str = "GET") -> Route:
+        declared = Endpoint(path, method, policy, lambda context: handler, lambda settings: {})
+        return ApiRoute(declared, handler)
+
+    routes = [
+        route("/thing", thing),
+        route("/whoami", whoami),
+        route("/batch/lookup", batch, method="POST"),
+        route("/stats", stats),
+        route("/health", ok, LIVE),
+        route("/ready", ok, LIVE),
+        route("/metrics", ok, LIVE),
+    ]
     app = Starlette(
-        routes=[
-            Route("/thing", thing),
-            Route("/whoami", whoami),
-            Route("/batch/lookup", batch, methods=["POST"]),
-            Route("/stats", stats),
-            Route("/health", ok),
-            Route("/ready", ok),
-            Route("/metrics", ok),
+        routes=routes,
+        middleware=[
+            # the real stack's outermost layer resolves each request's route (and policy)
+            Middleware(RequestContextMiddleware, routes=RouteTable(routes)),
+            Middleware(Capture, settings=settings),
         ],
-        middleware=[Middleware(Capture, settings=settings)],
         exception_handlers={ApiError: api_error},
     )
     app.middleware_stack = app.build_middleware_stack()  # attach the table now, not at request 1
     return app
-
-
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RunningServer:
@@ -133,19 +140,11 @@ class RunningServer:
             env={**clean, **(env or {})},
             cwd=ROOT,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"test server exited with status {self.process.returncode}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("test server did not answer within 30 s")
-            time.sleep(0.05)
+        try:
+            wait_until_answers(self.url + "/health", self.process)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process.poll() is None:
