@@ -42,8 +42,8 @@ from snapshot_api.search.index import RANKINGS, SEARCH_FORMAT, Ranking, SearchKi
 from snapshot_api.search.text import ALBUM_MARK, ARTIST_MARK, index_text, terms_text
 
 CHUNK_ROWS = 20_000
-CACHE_KIB = 65_536
-HASH_BYTES = 64 << 20
+CACHE_KIB = 32_768
+HASH_BYTES = 16 << 20
 """FTS5's in-memory buffer of pending terms before it writes a segment (default 1 MiB):
 fewer, larger segments make the final merge cheaper."""
 TEMPORARY_SUFFIXES = (".tmp", ".tmp-journal")
@@ -299,7 +299,7 @@ class _NameCache:
     """Terms of whole names seen recently, per mark: albums repeat over their tracks,
     artists over their works, titles over re-releases. Bounded: cleared when full."""
 
-    LIMIT = 200_000
+    LIMIT = 100_000
 
     def __init__(self) -> None:
         self.caches: dict[str, dict[object, str]] = {}

@@ -133,7 +133,7 @@ def word_terms(word: str) -> list[str]:
     return terms
 
 
-CHUNK_CACHE = 500_000
+CHUNK_CACHE = 200_000
 """Whitespace-separated pieces of names whose terms are kept, per mark; cleared when full.
 
 Names are made of a vocabulary far smaller than the number of names, so the

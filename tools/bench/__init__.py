@@ -234,10 +234,18 @@ def measure(results: Results) -> None:
         )
 
 
+SEARCH_SECTION = "\n## Search\n"
+"""Written by `python -m tools.bench.search` (a separate run); kept when the report is rewritten."""
+
+
 def write_report(results: Results, output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(output.name + ".tmp")
-    temporary.write_text(report.render(results), encoding="utf-8")
+    text = report.render(results)
+    previous = output.read_text(encoding="utf-8") if output.is_file() else ""
+    if SEARCH_SECTION in previous:
+        text = text.rstrip("\n") + "\n" + previous[previous.index(SEARCH_SECTION) :]
+    temporary.write_text(text, encoding="utf-8")
     temporary.replace(output)
 
 
