@@ -13,6 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 
 SIDECAR_NAME = "snapshot-index.sqlite3"
+SEARCH_NAME = "snapshot-search.sqlite3"
+"""The name search index (made by `build` unless `--no-search`)."""
 MANIFEST_NAME = "manifest.json"
 ZST_SUFFIX = ".zst"
 
@@ -38,6 +40,7 @@ SCHEMA_FILES: dict[Role, str] = {
     Role.AUDIO_FEATURES: "audio_features.sql",
 }
 SIDECAR_SCHEMA_FILE = "sidecar.sql"
+SEARCH_SCHEMA_FILE = "search.sql"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ no longer matches them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from dataclasses import asdict, dataclass, field
@@ -72,6 +73,8 @@ class Manifest:
     schema_fingerprint: str
     sidecar: dict[str, Any] = field(default_factory=dict)
     format: int = MANIFEST_FORMAT
+    search: dict[str, Any] = field(default_factory=dict)
+    """The search index build made ({"file", "format", "rows"}); empty after `--no-search`."""
 
     def to_json(self) -> bytes:
         return orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
@@ -91,6 +94,7 @@ class Manifest:
                 schema_fingerprint=str(raw["schema_fingerprint"]),
                 sidecar=dict(raw.get("sidecar", {})),
                 format=int(raw.get("format", MANIFEST_FORMAT)),
+                search=dict(raw.get("search", {})),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ValueError(f"manifest is not valid: {exc}") from None
@@ -108,6 +112,14 @@ class Manifest:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, target)
+
+    def same_build(self, copy: Manifest) -> bool:
+        """True when `copy` (the one stored in the sidecar) describes this build.
+
+        The sidecar's copy is written before the search index is built, so the
+        `search` record is not part of the comparison.
+        """
+        return dataclasses.replace(self, search={}) == dataclasses.replace(copy, search={})
 
     def file(self, role: str) -> FileRecord | None:
         return next((record for record in self.files if record.role == role), None)

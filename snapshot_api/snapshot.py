@@ -28,10 +28,19 @@ import apsw
 import orjson
 
 from snapshot_api import documents
-from snapshot_api.errors import MissingIndex, NotFound, SnapshotError, SnapshotNotPrepared
+from snapshot_api.errors import (
+    MissingIndex,
+    NotFound,
+    SearchUnavailable,
+    SnapshotError,
+    SnapshotNotPrepared,
+)
 from snapshot_api.identifiers import Kind, parse, parse_all
 from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME, DumpFile, Role, find_dump_files
 from snapshot_api.manifest import Manifest
+from snapshot_api.search import query as search_query
+from snapshot_api.search.index import SCHEMA_ALIAS as SEARCH_SCHEMA
+from snapshot_api.search.index import SearchKind
 
 MMAP_BYTES = 1 << 40
 """Ask for a large map; SQLite caps it at its compile-time maximum."""
@@ -78,6 +87,15 @@ def _read_only_uri(path: Path) -> str:
     return "file:" + quote(str(path.resolve())) + "?mode=ro&immutable=1"
 
 
+def _search_file(directory: Path, manifest: Manifest | None) -> Path | None:
+    """The search index the manifest records, or None (built with --no-search, not built,
+    or the file was deleted: lookups still work, search answers `SearchUnavailable`)."""
+    if manifest is None or not manifest.search:
+        return None
+    path = directory / str(manifest.search.get("file", ""))
+    return path if path.is_file() else None
+
+
 def _identity(path: Path) -> tuple[int, int, int, int]:
     stat = path.stat()
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
@@ -97,10 +115,13 @@ class Snapshot:
         self._files = files
         self._manifest = manifest
         self._sidecar = sidecar
+        self._search_file = _search_file(directory, manifest)
         self.has_track_files = Role.TRACK_FILES in files
         watched = [f.path for f in files.values() if f.role is not Role.AUDIO_FEATURES]
         if sidecar is not None:
             watched.append(sidecar)
+        if self._search_file is not None:
+            watched.append(self._search_file)
         self._opened_as = {path: _identity(path) for path in watched}
         self._local = threading.local()
         self._connections: list[apsw.Connection] = []
@@ -114,6 +135,7 @@ class Snapshot:
             self.close()
             raise
         self._queries = documents.Queries.for_layout(indexes, track_files=self.has_track_files)
+        self._searcher = search_query.Searcher(indexes, track_files=self.has_track_files)
 
     # --- opening -------------------------------------------------------------------
 
@@ -158,6 +180,7 @@ class Snapshot:
             raise SnapshotError(f"{path}: {exc}; run `snapshot-api verify {path}`") from None
         if manifest is not None:
             snapshot._check_sidecar_matches(manifest)
+            snapshot._check_search_matches(manifest)
         return snapshot
 
     @staticmethod
@@ -196,6 +219,25 @@ class Snapshot:
                 f"run `snapshot-api build {self.directory}` again"
             )
 
+    def _check_search_matches(self, manifest: Manifest) -> None:
+        if self._search_file is None:
+            return
+        try:
+            built_for = (
+                self._connection()
+                .execute(f"SELECT value FROM {SEARCH_SCHEMA}.search_meta WHERE key = 'snapshot_id'")
+                .get
+            )
+        except apsw.Error as exc:
+            self.close()
+            raise SnapshotError(f"{self._search_file}: unreadable search index: {exc}") from None
+        if built_for != manifest.snapshot_id:
+            self.close()
+            raise SnapshotNotPrepared(
+                f"{self.directory}: {self._search_file.name} was built for another snapshot; "
+                f"run `snapshot-api build {self.directory}` again"
+            )
+
     def _connection(self) -> apsw.Connection:
         connection: apsw.Connection | None = getattr(self._local, "connection", None)
         if connection is not None:
@@ -217,6 +259,9 @@ class Snapshot:
             if self._sidecar is not None:
                 connection.execute("ATTACH DATABASE ? AS idx", (_read_only_uri(self._sidecar),))
                 schemas.append("idx")
+            if self._search_file is not None:
+                search_query.prepare_connection(connection, self._search_file)
+                schemas.append(SEARCH_SCHEMA)
             connection.execute("PRAGMA query_only = 1")
             for schema in schemas:
                 connection.execute(f"PRAGMA {schema}.mmap_size = {MMAP_BYTES}")
@@ -294,6 +339,96 @@ class Snapshot:
         result: list[Document] = orjson.loads(text)
         return result
 
+    # --- search (snapshot_api.search) --------------------------------------------------
+
+    @property
+    def has_search(self) -> bool:
+        return self._search_file is not None
+
+    def search_json(
+        self,
+        kind: SearchKind | str,
+        q: object,
+        *,
+        artist: object = None,
+        album: object = None,
+        limit: object = None,
+        offset: object = None,
+    ) -> bytes:
+        """The JSON array the search routes answer; raises InvalidParameter, SearchUnavailable."""
+        wanted = search_query.request(
+            SearchKind(kind), q, artist=artist, album=album, limit=limit, offset=offset
+        )
+        if self._search_file is None:
+            raise SearchUnavailable(
+                f"{self.directory} has no search index (built with --no-search, or the file "
+                f"was removed); run `snapshot-api build {self.directory}` without --no-search"
+            )
+        return self._searcher.run_json(self._connection(), wanted)
+
+    def search_probe(self, kind: SearchKind) -> tuple[str, str] | None:
+        """(word, id) that a search must answer first, for verify; None without an index."""
+        if self._search_file is None:
+            return None
+        return search_query.probe(self._connection(), kind)
+
+    def search_tracks_json(self, q: object, **options: Any) -> bytes:
+        return self.search_json(SearchKind.TRACK, q, **options)
+
+    def search_albums_json(self, q: object, **options: Any) -> bytes:
+        return self.search_json(SearchKind.ALBUM, q, **options)
+
+    def search_artists_json(self, q: object, **options: Any) -> bytes:
+        return self.search_json(SearchKind.ARTIST, q, **options)
+
+    def search_tracks(
+        self,
+        q: str | None = None,
+        *,
+        artist: str | None = None,
+        album: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[Document]:
+        """Tracks whose title holds every word of `q` (and of artist/album), most popular first."""
+        return orjson.loads(  # type: ignore[no-any-return]
+            self.search_json(
+                SearchKind.TRACK, q, artist=artist, album=album, limit=limit, offset=offset
+            )
+        )
+
+    def search_albums(
+        self,
+        q: str | None = None,
+        *,
+        artist: str | None = None,
+        album: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[Document]:
+        """Albums whose name holds every word of `q` (and artist words), most popular first."""
+        return orjson.loads(  # type: ignore[no-any-return]
+            self.search_json(
+                SearchKind.ALBUM, q, artist=artist, album=album, limit=limit, offset=offset
+            )
+        )
+
+    def search_artists(
+        self,
+        q: str | None = None,
+        *,
+        artist: str | None = None,
+        album: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[Document]:
+        """Artists whose name holds every word of `q`, most followers first."""
+        return orjson.loads(  # type: ignore[no-any-return]
+            self.search_json(
+                SearchKind.ARTIST, q, artist=artist, album=album, limit=limit, offset=offset
+            )
+        )
+
     # --- health ----------------------------------------------------------------------
 
     def probe(self) -> None:
@@ -321,7 +456,12 @@ class Snapshot:
         """EXPLAIN QUERY PLAN detail lines of every statement the library runs."""
         connection = self._connection()
         plans: dict[str, list[str]] = {}
-        for name, (sql, bindings) in self._queries.with_sample_parameters().items():
+        statements: dict[str, tuple[str, tuple[Any, ...]]] = dict(
+            self._queries.with_sample_parameters()
+        )
+        if self._search_file is not None:
+            statements.update(self._searcher.sample_plans())
+        for name, (sql, bindings) in statements.items():
             if "idx." in sql and self._sidecar is None:
                 continue
             rows = connection.execute("EXPLAIN QUERY PLAN " + sql, bindings)

@@ -6,7 +6,9 @@ Steps, each safe to interrupt (Ctrl-C, kill, power loss) and re-run:
 2. check the files: SQLite headers (truncated, empty, foreign files) and the
    tables, columns and indexes the server reads (`snapshot_api.files.schema_check`);
 3. count rows and build `snapshot-index.sqlite3` (`snapshot_api.build.sidecar`);
-4. write `manifest.json` last, atomically: its presence means the build completed.
+4. build the name search index `snapshot-search.sqlite3` unless `--no-search`
+   (`snapshot_api.search.build`), or keep it when it was built for these files;
+5. write `manifest.json` last, atomically: its presence means the build completed.
 
 The dump files are only ever opened `mode=ro&immutable=1` and may be
 read-only on disk; only the directory must be writable, for the sidecar and
@@ -59,6 +61,7 @@ from snapshot_api.layout import (
 )
 from snapshot_api.manifest import SIDECAR_MANIFEST_KEY, FileRecord, Manifest, snapshot_id_of
 from snapshot_api.progress import Reporter, format_count
+from snapshot_api.search import build as search_build
 from snapshot_api.verdict import Status
 
 COUNTED_TABLES: dict[Role, tuple[str, ...]] = {
@@ -80,6 +83,7 @@ class BuildReport:
     restored_manifest: bool = False
     decompressed: list[Decompressed] = field(default_factory=list)
     sidecar: SidecarStats | None = None
+    search: search_build.SearchStats | None = None
     count_seconds: float = 0.0
     checksum_seconds: float = 0.0
     seconds: float = 0.0
@@ -117,7 +121,7 @@ def _check_writable(directory: Path) -> None:
 
 
 def _remove_leftovers(directory: Path, reporter: Reporter) -> None:
-    leftovers = remove_leftovers(directory)
+    leftovers = remove_leftovers(directory) + search_build.remove_leftovers(directory)
     for names in FILE_NAMES.values():
         for name in names:
             partial = partial_of(directory / name)
@@ -292,7 +296,7 @@ def _up_to_date(
         current = Manifest.read(directory)
     except (OSError, ValueError):
         return None, stored
-    return (current if current == stored else None), stored
+    return (current if current.same_build(stored) else None), stored
 
 
 def _manifest_for(
@@ -322,6 +326,7 @@ def build(
     *,
     checksums: bool = False,
     force: bool = False,
+    search: bool = True,
     reporter: Reporter | None = None,
 ) -> BuildReport:
     """Build `directory`; raises `BuildError` (one line) when it cannot.
@@ -337,7 +342,7 @@ def build(
     try:
         with _exclusive(path):
             _check_writable(path)
-            report = _build_locked(path, reporter, checksums=checksums, force=force)
+            report = _build_locked(path, reporter, checksums=checksums, force=force, search=search)
     except OSError as exc:
         where = exc.filename or path
         raise BuildError(f"{where}: {exc.strerror or exc}") from None
@@ -347,7 +352,28 @@ def build(
     return report
 
 
-def _build_locked(path: Path, reporter: Reporter, *, checksums: bool, force: bool) -> BuildReport:
+def _search_step(
+    path: Path,
+    main: Path,
+    manifest: Manifest,
+    reporter: Reporter,
+    *,
+    wanted: bool,
+    force: bool,
+) -> tuple[dict[str, object], search_build.SearchStats | None]:
+    """The manifest's search record (empty with `--no-search`) and what the step did."""
+    if not wanted:
+        reporter.say("search index: skipped (--no-search); search and match will answer 503")
+        return {}, None
+    stats = search_build.build_search(
+        main, path, manifest.snapshot_id, reporter, totals=manifest.counts, force=force
+    )
+    return stats.record(), stats
+
+
+def _build_locked(
+    path: Path, reporter: Reporter, *, checksums: bool, force: bool, search: bool
+) -> BuildReport:
     _remove_leftovers(path, reporter)
     files, decompressed = _decompress_all(path, reporter, checksums)
     warnings, readable = _check_files(files, reporter)
@@ -356,13 +382,27 @@ def _build_locked(path: Path, reporter: Reporter, *, checksums: bool, force: boo
 
     if not force:
         current, stored = _up_to_date(path, snapshot_id, records, checksums)
-        if current is not None:
-            reporter.say(f"already built: snapshot {snapshot_id} is up to date, nothing to do")
-            return BuildReport(path, current, up_to_date=True, decompressed=decompressed)
-        if stored is not None:
-            stored.write(path)
-            reporter.say(f"restored {MANIFEST_NAME} from {sidecar_path(path).name}")
-            return BuildReport(path, stored, restored_manifest=True, decompressed=decompressed)
+        base = current or stored
+        if base is not None:
+            record, search_stats = _search_step(
+                path, files[Role.MAIN].path, base, reporter, wanted=search, force=False
+            )
+            if current is not None and current.search == record:
+                reporter.say(f"already built: snapshot {snapshot_id} is up to date, nothing to do")
+                return BuildReport(
+                    path, current, up_to_date=True, decompressed=decompressed, search=search_stats
+                )
+            manifest = dataclasses.replace(base, search=record)
+            manifest.write(path)
+            if current is None:
+                reporter.say(f"restored {MANIFEST_NAME} from {sidecar_path(path).name}")
+            return BuildReport(
+                path,
+                manifest,
+                restored_manifest=current is None,
+                decompressed=decompressed,
+                search=search_stats,
+            )
 
     # From here on the old build no longer describes the files: without a
     # manifest, serve refuses the directory until this build completes.
@@ -390,13 +430,17 @@ def _build_locked(path: Path, reporter: Reporter, *, checksums: bool, force: boo
         reporter,
         before_rename=finish_meta,
     )
-    manifest = final[0]
+    record, search_stats = _search_step(
+        path, files[Role.MAIN].path, final[0], reporter, wanted=search, force=force
+    )
+    manifest = dataclasses.replace(final[0], search=record)
     manifest.write(path)
     return BuildReport(
         path,
         manifest,
         decompressed=decompressed,
         sidecar=stats,
+        search=search_stats,
         count_seconds=count_seconds,
         checksum_seconds=checksum_seconds,
         warnings=warnings,

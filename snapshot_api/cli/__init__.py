@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "build": "prepare a downloaded dump for serving (decompress, index, manifest)",
     "verify": "check a snapshot's integrity and fitness to serve",
     "synth": "write a synthetic dump in the real schema and shape",
+    "search": "search track, album or artist names offline and print JSON",
 }
 """Command name → summary; the module is `snapshot_api.cli.<name>`."""
 

@@ -20,6 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--force", action="store_true", help="rebuild even when the build is up to date"
     )
     parser.add_argument(
+        "--no-search",
+        action="store_true",
+        help="skip the name search index (faster, smaller; search and match then answer 503)",
+    )
+    parser.add_argument(
         "--quiet", action="store_true", help="no progress or step messages, only errors"
     )
 
@@ -29,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         args.directory,
         checksums=args.checksums,
         force=args.force,
+        search=not args.no_search,
         reporter=Reporter(quiet=args.quiet),
     )
     manifest = report.manifest

@@ -18,9 +18,9 @@ HTTP answers cannot differ.
 """
 
 from snapshot_api.documents.indexes import REQUIRED_INDEXES, find_indexes
-from snapshot_api.documents.run import album_tracks, lookup
+from snapshot_api.documents.run import album_tracks, lookup, utf8
 from snapshot_api.documents.schemas import json_schemas
-from snapshot_api.documents.statements import ALBUM_JSON, ARTIST_JSON, Queries
+from snapshot_api.documents.statements import ALBUM_JSON, ARTIST_JSON, Queries, by_rowid_sql
 
 __all__ = [
     "ALBUM_JSON",
@@ -28,7 +28,9 @@ __all__ = [
     "REQUIRED_INDEXES",
     "Queries",
     "album_tracks",
+    "by_rowid_sql",
     "find_indexes",
     "json_schemas",
     "lookup",
+    "utf8",
 ]

@@ -37,7 +37,7 @@ def find_indexes(connection: apsw.Connection, schemas: Iterable[str]) -> dict[st
     for schema in schemas:
         for wanted in REQUIRED_INDEXES[schema]:
             table, column = wanted.split(".")
-            name = _index_on(connection, schema, table, column)
+            name = index_on(connection, schema, table, column)
             if name is None:
                 missing.append(f"{table}({column})")
             else:
@@ -47,7 +47,7 @@ def find_indexes(connection: apsw.Connection, schemas: Iterable[str]) -> dict[st
     return found
 
 
-def _index_on(connection: apsw.Connection, schema: str, table: str, column: str) -> str | None:
+def index_on(connection: apsw.Connection, schema: str, table: str, column: str) -> str | None:
     indexes = list(connection.execute(f"PRAGMA {schema}.index_list({table})"))
     # unique first: a unique index answers an equality probe with at most one entry
     for _seq, name, _unique, _origin, partial in sorted(indexes, key=lambda row: -int(row[2])):

@@ -130,3 +130,25 @@ class Queries:
             "albums_by_barcode": (self.albums_by_barcode, number),
             "artists_by_id": (self.artists_by_id, spotify_id),
         }
+
+
+def by_rowid_sql(kind: Kind, indexes: dict[str, str], *, track_files: bool) -> str:
+    """`SELECT rowid, document` for the rowids bound as `carray(?1)` (int64), in any order.
+
+    For search, whose index yields dump rowids: the same documents as the
+    lookups (as BLOBs, checked by `run.utf8`); TRACK, ALBUM and ARTIST only.
+    """
+    if kind is Kind.TRACK:
+        sql = f"""SELECT t.rowid, {_track_json(with_album=True, track_files=track_files)}
+        FROM carray(?1) AS k CROSS JOIN tracks AS t ON t.rowid = k.value
+        LEFT JOIN albums AS al ON al.rowid = t.album_rowid
+        {_TRACK_FILES_JOIN if track_files else ""}"""
+    elif kind is Kind.ALBUM:
+        sql = f"""SELECT al.rowid, {_blob(ALBUM_JSON)}
+        FROM carray(?1) AS k CROSS JOIN albums AS al ON al.rowid = k.value"""
+    elif kind is Kind.ARTIST:
+        sql = f"""SELECT ar.rowid, {_blob(ARTIST_JSON)}
+        FROM carray(?1) AS k CROSS JOIN artists AS ar ON ar.rowid = k.value"""
+    else:
+        raise ValueError(f"no documents by rowid for {kind}")
+    return _INDEX_PLACEHOLDER.sub(lambda m: quote(indexes[m.group(1)]), sql)

@@ -46,6 +46,7 @@ from snapshot_api.synth.text import (
     VERSION_SUFFIXES,
     Script,
     name_of,
+    title_of,
     word_in,
 )
 from snapshot_api.synth.values import (
@@ -494,7 +495,7 @@ class Generator:
                         appears_on.append(artist)
 
                 title_hash = recording_hash(recording)
-                title, script = name_of(title_hash)
+                title, script = title_of(title_hash)
                 scripts_add(script)
                 name = title
                 version = None
@@ -502,7 +503,8 @@ class Generator:
                     name = f"{title} (feat. {self.artist_name(featured)})"
                 if random_() < 0.07:
                     version = VERSION_SUFFIXES[int(random_() * len(VERSION_SUFFIXES))]
-                    name = f"{name} - {version}"
+                    # both spellings of a version are common: "X - Live" and "X (Live)"
+                    name = f"{name} ({version})" if title_hash >> 63 else f"{name} - {version}"
 
                 popularity = 0
                 if random_() >= 0.72:

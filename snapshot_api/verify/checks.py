@@ -61,6 +61,8 @@ class Target:
     """The sidecar, when it is usable."""
     manifest: Manifest | None = None
     sidecar_meta: dict[str, str] | None = None
+    search: Path | None = None
+    """The search index, when it is usable."""
 
     @property
     def sidecar_path(self) -> Path:
@@ -181,7 +183,7 @@ def check_manifest(target: Target) -> list[Check]:
     stored = meta.get(SIDECAR_MANIFEST_KEY) if meta else None
     if stored is not None:
         try:
-            if Manifest.from_json(stored.encode()) != manifest:
+            if not manifest.same_build(Manifest.from_json(stored.encode())):
                 problems.append(
                     f"differs from the manifest build recorded in {SIDECAR_NAME} "
                     "(hand-edited, or left from another build)"

@@ -25,6 +25,7 @@ from snapshot_api.progress import Reporter
 from snapshot_api.verdict import Status
 from snapshot_api.verify import full as fullchecks
 from snapshot_api.verify import sampling
+from snapshot_api.verify import search as searchchecks
 from snapshot_api.verify.checks import (
     Check,
     Target,
@@ -123,6 +124,7 @@ def verify(
         ("sample references", lambda: sampling.check_references(target, rng, sample)),
         ("sample identifiers", lambda: sampling.check_identifiers(target, rng, sample)),
         ("sample sidecar", lambda: sampling.check_sidecar_sample(target, rng, sample)),
+        ("search index", lambda: searchchecks.check_search(target)),
     ]
     if full:
         steps += [
@@ -131,6 +133,7 @@ def verify(
             ("references", lambda: fullchecks.check_full_references(target, reporter)),
             ("row counts", lambda: fullchecks.check_counts(target, reporter)),
             ("text encoding", lambda: check_text_encoding(target, reporter)),
+            ("search integrity", lambda: searchchecks.check_search_integrity(target, reporter)),
         ]
     for step, run_step in steps:
         report.checks.extend(_guarded(step, run_step))

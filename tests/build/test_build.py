@@ -28,7 +28,7 @@ from snapshot_api import Snapshot, SnapshotError, __version__, pause
 from snapshot_api.build.pipeline import BuildError, build
 from snapshot_api.build.sidecar import read_meta
 from snapshot_api.identifiers import stored_barcode_key
-from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME, Role, find_dump_files
+from snapshot_api.layout import MANIFEST_NAME, SEARCH_NAME, SIDECAR_NAME, Role, find_dump_files
 from snapshot_api.manifest import Manifest
 from snapshot_api.progress import Reporter
 from snapshot_api.synth.sample import ensure_sample, sample_dir
@@ -45,7 +45,9 @@ def fingerprint(directory: Path, names: list[str] | None = None) -> dict[str, tu
         [directory / name for name in names]
         if names is not None
         else sorted(
-            p for p in directory.iterdir() if ".sqlite3" in p.name and SIDECAR_NAME not in p.name
+            p
+            for p in directory.iterdir()
+            if ".sqlite3" in p.name and SIDECAR_NAME not in p.name and SEARCH_NAME not in p.name
         )
     )
     return {
@@ -131,7 +133,10 @@ def test_sidecar_holds_exactly_the_normalised_barcodes(built_snapshot: Path) -> 
     meta = read_meta(built_snapshot / SIDECAR_NAME)
     assert meta is not None
     assert meta["snapshot_id"] == manifest.snapshot_id
-    assert Manifest.from_json(meta["manifest"].encode()) == manifest
+    # the sidecar's copy is written before the search index exists: all but `search` equal
+    assert manifest.same_build(Manifest.from_json(meta["manifest"].encode()))
+    assert Manifest.from_json(meta["manifest"].encode()).search == {}
+    assert manifest.search["file"] == "snapshot-search.sqlite3"
 
 
 def test_manifest_counts_match_the_tables(built_snapshot: Path) -> None:
@@ -323,7 +328,7 @@ def test_build_and_verify_leave_the_dump_files_untouched(
     assert run_cli("verify", str(directory), "--full").returncode == 0
     assert fingerprint(directory) == before
     created = {p.name for p in directory.iterdir()} - set(before)
-    assert created == {SIDECAR_NAME, MANIFEST_NAME}  # no journals, WAL or shm files
+    assert created == {SIDECAR_NAME, SEARCH_NAME, MANIFEST_NAME}  # no journals, WAL or shm files
 
 
 def without_file_permission_override() -> tuple[str, ...]:

@@ -10,8 +10,12 @@ odd bodies) exercise the error paths the hand-written tests name one by one.
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
@@ -23,7 +27,7 @@ from schemathesis.checks import (
 )
 
 from snapshot_api.server.openapi import build_spec
-from tests.support.server_process import SHARED_SERVER_SETTINGS, ServerProcess
+from tests.support.server_process import SHARED_SERVER_SETTINGS, ServerProcess, start_server
 
 MAX_EXAMPLES = 30
 """Per operation: enough to reach every error path, few enough to keep CI fast."""
@@ -45,6 +49,23 @@ schema.config.generation.update(
 )
 
 
+@pytest.fixture(scope="module")
+def searchable_server(built_snapshot: Path) -> Iterator[ServerProcess]:
+    """The shared server's settings over a built synthetic snapshot (it has a search index)."""
+    settings = SHARED_SERVER_SETTINGS
+    server = start_server(
+        built_snapshot,
+        "--rate",
+        str(settings.rate),
+        "--max-batch-items",
+        str(settings.max_batch_items),
+        "--max-body-bytes",
+        str(settings.max_body_bytes),
+    )
+    yield server
+    server.stop(signal.SIGKILL)
+
+
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -52,5 +73,5 @@ schema.config.generation.update(
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_api_conforms_to_its_description(case: Any, server: ServerProcess) -> None:
-    case.call_and_validate(base_url=server.url, checks=CHECKS)
+def test_api_conforms_to_its_description(case: Any, searchable_server: ServerProcess) -> None:
+    case.call_and_validate(base_url=searchable_server.url, checks=CHECKS)

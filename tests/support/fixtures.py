@@ -16,7 +16,13 @@ from pathlib import Path
 
 import zstandard
 
-from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME, ZST_SUFFIX, find_dump_files
+from snapshot_api.layout import (
+    MANIFEST_NAME,
+    SEARCH_NAME,
+    SIDECAR_NAME,
+    ZST_SUFFIX,
+    find_dump_files,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI_TIMEOUT = 120
@@ -44,7 +50,7 @@ def compress_dump(directory: Path) -> list[Path]:
             compressor.copy_stream(source, out, size=dump_file.path.stat().st_size)
         dump_file.path.unlink()
         packed.append(target)
-    for name in (SIDECAR_NAME, MANIFEST_NAME):
+    for name in (SIDECAR_NAME, SEARCH_NAME, MANIFEST_NAME):
         (directory / name).unlink(missing_ok=True)
     return packed
 

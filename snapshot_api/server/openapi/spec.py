@@ -96,6 +96,7 @@ def build_spec(
         },
         "tags": [
             {"name": "lookup", "description": "Documents from the snapshot."},
+            {"name": "search", "description": "Names, most popular first."},
             {"name": "operations", "description": "Health, readiness and metrics."},
             {"name": "documentation", "description": "This description, three ways."},
         ],

@@ -1,0 +1,157 @@
+"""The search index as `build` makes it: interruptible, re-runnable, optional, verified."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+from pathlib import Path
+
+import apsw
+import orjson
+import pytest
+
+from snapshot_api import Snapshot
+from snapshot_api.build.pipeline import build
+from snapshot_api.errors import SearchUnavailable
+from snapshot_api.layout import MANIFEST_NAME, SEARCH_NAME, find_dump_files
+from snapshot_api.progress import Reporter
+from snapshot_api.verify.verifier import verify
+from tests.build.test_build import paused_build
+from tests.support.fixtures import CliRunner, SnapshotFactory
+
+
+def index_content(directory: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table of the search file (FTS5's shadow tables hold the index)."""
+    connection = apsw.Connection(
+        f"file:{directory / SEARCH_NAME}?mode=ro",
+        flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
+    )
+    try:
+        tables = [
+            str(row[0])
+            for row in connection.execute(
+                "SELECT name FROM sqlite_master "
+                "WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'"
+            )
+        ]
+        return {t: list(connection.execute(f'SELECT * FROM "{t}" ORDER BY 1')) for t in tables}
+    finally:
+        connection.close()
+
+
+def digests(directory: Path) -> dict[str, str]:
+    return {
+        f.path.name: hashlib.sha256(f.path.read_bytes()).hexdigest()
+        for f in find_dump_files(directory).values()
+    }
+
+
+def test_killed_search_build_ends_with_the_same_index(
+    snapshot_factory: SnapshotFactory, built_snapshot: Path, run_cli: CliRunner
+) -> None:
+    directory = snapshot_factory(built=False)
+    with paused_build(directory, "search") as process:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    assert (directory / (SEARCH_NAME + ".tmp")).is_file()
+    assert not (directory / SEARCH_NAME).exists()
+    assert not (directory / MANIFEST_NAME).exists()
+    rerun = run_cli("build", str(directory))
+    assert rerun.returncode == 0, rerun.stderr
+    assert "removed files left by an interrupted build" in rerun.stderr
+    assert not (directory / (SEARCH_NAME + ".tmp")).exists()
+    assert index_content(directory) == index_content(built_snapshot)
+
+
+def test_build_leaves_dump_files_byte_identical(snapshot_factory: SnapshotFactory) -> None:
+    directory = snapshot_factory(built=False)
+    before = digests(directory)
+    report = build(directory, reporter=Reporter(quiet=True))
+    assert report.search is not None and report.search.rows["track"] > 0
+    assert digests(directory) == before
+
+
+def test_rerun_does_nothing_and_force_rebuilds(
+    snapshot_factory: SnapshotFactory, run_cli: CliRunner
+) -> None:
+    directory = snapshot_factory()
+    index = directory / SEARCH_NAME
+    before = index.stat().st_mtime_ns
+    again = run_cli("build", str(directory))
+    assert again.returncode == 0, again.stderr
+    assert "up to date" in again.stderr
+    assert index.stat().st_mtime_ns == before
+    content = index_content(directory)
+    forced = run_cli("build", "--force", str(directory))
+    assert forced.returncode == 0, forced.stderr
+    assert index.stat().st_mtime_ns != before
+    assert index_content(directory) == content
+
+
+def test_no_search_build_answers_search_unavailable(
+    snapshot_factory: SnapshotFactory, run_cli: CliRunner
+) -> None:
+    directory = snapshot_factory(built=False)
+    result = run_cli("build", "--no-search", str(directory))
+    assert result.returncode == 0, result.stderr
+    assert not (directory / SEARCH_NAME).exists()
+    with Snapshot.open(directory) as snap:
+        assert not snap.has_search
+        with pytest.raises(SearchUnavailable, match="--no-search"):
+            snap.search_tracks("love")
+        assert snap.tracks([]) == {}  # lookups still work
+    report = verify(directory, reporter=Reporter(quiet=True))
+    assert report.fit
+    [check] = [c for c in report.checks if c.name == "search index"]
+    assert check.status == "warning" and "--no-search" in check.detail
+    cli = run_cli("search", str(directory), "track", "love")
+    assert cli.returncode == 1
+    assert cli.stderr.count("\n") == 1 and "search index" in cli.stderr
+
+    # building again without --no-search adds the index
+    result = run_cli("build", str(directory))
+    assert result.returncode == 0, result.stderr
+    with Snapshot.open(directory) as snap:
+        assert snap.has_search
+        assert isinstance(snap.search_tracks("love"), list)
+
+
+def test_a_removed_index_is_a_warning_and_search_unavailable(
+    snapshot_factory: SnapshotFactory,
+) -> None:
+    directory = snapshot_factory()
+    (directory / SEARCH_NAME).unlink()
+    report = verify(directory, reporter=Reporter(quiet=True))
+    assert report.fit
+    [check] = [c for c in report.checks if c.name == "search index"]
+    assert check.status == "warning" and "missing" in check.detail
+    with Snapshot.open(directory) as snap, pytest.raises(SearchUnavailable):
+        snap.search_artists("love")
+
+
+def test_verify_checks_the_index(built_snapshot: Path, snapshot_factory: SnapshotFactory) -> None:
+    report = verify(built_snapshot, full=True, reporter=Reporter(quiet=True))
+    statuses = {c.name: c.status for c in report.checks}
+    assert statuses["search index"] == "ok"
+    assert statuses["integrity search index"] == "ok"
+
+    other = snapshot_factory(name="other")
+    with apsw.Connection(str(other / SEARCH_NAME)) as connection:
+        connection.execute("UPDATE search_meta SET value = 'elsewhere' WHERE key = 'snapshot_id'")
+    report = verify(other, reporter=Reporter(quiet=True))
+    assert not report.fit
+    [check] = [c for c in report.checks if c.name == "search index"]
+    assert check.status == "failed" and "another snapshot" in check.detail
+
+
+def test_cli_prints_the_library_answer(built_snapshot: Path, run_cli: CliRunner) -> None:
+    with Snapshot.open(built_snapshot) as snap:
+        expected = snap.search_tracks("love", limit=7, offset=2)
+    result = run_cli(
+        "search", str(built_snapshot), "track", "love", "--limit", "7", "--offset", "2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert orjson.loads(result.stdout) == expected
+    bad = run_cli("search", str(built_snapshot), "track", "love", "--limit", "0")
+    assert bad.returncode == 1 and bad.stderr.startswith("snapshot-api search: limit")
+    assert "Traceback" not in bad.stderr

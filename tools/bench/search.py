@@ -1,0 +1,189 @@
+"""`python -m tools.bench.search DIR [DIR...]`: name search on built snapshots, in-process.
+
+For each snapshot: per-query latency (p50, p99) of `Snapshot.search_*_json`
+(documents included) for one- and two-word queries on common and rare words,
+with and without filters, and prefixes; the Go server's method
+(`name LIKE '%q%' ORDER BY popularity DESC LIMIT 20`) on the same file for the
+ratio; index bytes per track; and, with `--build`, the search index build
+timed in a child process (µs per track, peak RSS). Prints a Markdown section.
+
+Words are drawn from the snapshot itself: "common" are the synthetic
+vocabulary's head words, "rare" are words of random tracks whose rank in
+the vocabulary is beyond the first 5,000 (each in a handful of names).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import sqlite3
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from snapshot_api import Snapshot
+from snapshot_api.layout import SEARCH_NAME
+from snapshot_api.search.text import words
+from snapshot_api.synth.text import Script, vocabulary
+from tools.bench.processes import PYTHON, run_measured
+
+COMMON = ("love", "night", "heart", "fire", "dream", "light", "rain", "summer", "blue", "gold")
+RARE_RANK = 5_000
+
+
+@dataclass(slots=True)
+class Latency:
+    name: str
+    samples: list[float] = field(default_factory=list)
+    """Seconds per query."""
+    hits: int = 0
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def rare_words(directory: Path, count: int, seed: int = 1) -> list[str]:
+    """Words of random tracks that rank far down the synthetic Latin vocabulary."""
+    rank = {word.lower(): index for index, word in enumerate(vocabulary(Script.LATIN))}
+    db = sqlite3.connect(f"file:{directory / 'spotify_clean.sqlite3'}?mode=ro", uri=True)
+    try:
+        top = db.execute("SELECT max(rowid) FROM tracks").fetchone()[0]
+        rng = random.Random(seed)
+        found: list[str] = []
+        while len(found) < count:
+            row = db.execute(
+                "SELECT name FROM tracks WHERE rowid = ?", (rng.randrange(1, top + 1),)
+            ).fetchone()
+            for word in words(row[0] if row else ""):
+                if rank.get(word, 0) > RARE_RANK and word not in found:
+                    found.append(word)
+                    break
+        return found
+    finally:
+        db.close()
+
+
+def queries(directory: Path) -> dict[str, list[tuple[str, str, dict[str, str]]]]:
+    """Query class → [(kind, q, filters)]."""
+    rare = rare_words(directory, 40)
+    return {
+        "track, 1 common word": [("track", w, {}) for w in COMMON],
+        "track, 1 rare word": [("track", w, {}) for w in rare],
+        "track, 2 common words": [("track", f"{a} {b}", {}) for a, b in itertools.pairwise(COMMON)],
+        "track, common + rare word": [
+            ("track", f"{a} {b}", {}) for a, b in zip(COMMON * 4, rare, strict=False)
+        ],
+        "track, common word, artist=common word": [
+            ("track", a, {"artist": b})
+            for a, b in zip(COMMON, COMMON[3:] + COMMON[:3], strict=True)
+        ],
+        "track, rare word, album=common word": [
+            ("track", r, {"album": a}) for r, a in zip(rare, COMMON * 4, strict=False)
+        ],
+        "track, prefix of 3 (lov*)": [("track", w[:3] + "*", {}) for w in COMMON],
+        "track, prefix of 4+ (love*)": [("track", w[:4] + "*", {}) for w in COMMON],
+        "track, rare prefix of 5": [("track", w[:5] + "*", {}) for w in rare if len(w) > 5],
+        "album, 1 common word": [("album", w, {}) for w in COMMON],
+        "artist, 1 common word": [("artist", w, {}) for w in COMMON],
+        "artist, 1 rare word": [("artist", w, {}) for w in rare],
+    }
+
+
+def measure(
+    snapshot: Snapshot, chosen: list[tuple[str, str, dict[str, str]]], rounds: int
+) -> Latency:
+    latency = Latency("")
+    for kind, q, filters in chosen:  # warm
+        snapshot.search_json(kind, q, **filters)
+    for _ in range(rounds):
+        for kind, q, filters in chosen:
+            started = time.perf_counter()
+            answer = snapshot.search_json(kind, q, **filters)
+            latency.samples.append(time.perf_counter() - started)
+            latency.hits += answer != b"[]"
+    return latency
+
+
+def peer_method(directory: Path, word: str, runs: int = 3) -> float:
+    """Seconds per query of the Go server's LIKE scan, on the same file."""
+    db = sqlite3.connect(
+        f"file:{directory / 'spotify_clean.sqlite3'}?mode=ro&immutable=1", uri=True
+    )
+    try:
+        best = float("inf")
+        for _ in range(runs):
+            started = time.perf_counter()
+            db.execute(
+                "SELECT id FROM tracks WHERE name LIKE ? ORDER BY popularity DESC LIMIT 20",
+                (f"%{word}%",),
+            ).fetchall()
+            best = min(best, time.perf_counter() - started)
+        return best
+    finally:
+        db.close()
+
+
+def build_figures(directory: Path, log: Path) -> tuple[float, int]:
+    """(seconds, peak RSS KiB) of rebuilding the search index in a child process."""
+    code = (
+        "import sys; from pathlib import Path; from snapshot_api.manifest import Manifest; "
+        "from snapshot_api.progress import Reporter; "
+        "from snapshot_api.search.build import build_search; d = Path(sys.argv[1]); "
+        "m = Manifest.read(d); build_search(d / 'spotify_clean.sqlite3', d, m.snapshot_id, "
+        "Reporter(), totals=m.counts, force=True)"
+    )
+    measured = run_measured([PYTHON, "-c", code, str(directory)], log=log, timeout=7200)
+    return measured.seconds, measured.peak_rss_kib
+
+
+def report(directory: Path, rounds: int, build: bool, out: Callable[[str], None]) -> None:
+    with Snapshot.open(directory) as snapshot:
+        tracks = snapshot.manifest.counts["tracks"]
+        out(f"### {tracks:,} tracks ({directory.name})\n")
+        size = (directory / SEARCH_NAME).stat().st_size
+        out(f"Index {size / 1e6:,.1f} MB: {size / tracks:.1f} bytes per track (all three kinds).\n")
+        out("| query | queries | p50 ms | p99 ms | answered |")
+        out("|---|---:|---:|---:|---:|")
+        for name, chosen in queries(directory).items():
+            latency = measure(snapshot, chosen, rounds)
+            p50, p99 = latency.percentile(0.5) * 1e3, latency.percentile(0.99) * 1e3
+            answered = latency.hits / len(latency.samples)
+            out(f"| {name} | {len(latency.samples)} | {p50:.2f} | {p99:.2f} | {answered:.0%} |")
+        rare = rare_words(directory, 1, seed=7)[0]
+        ours = {
+            word: measure(snapshot, [("track", word, {})], rounds * 5).percentile(0.5)
+            for word in ("love", rare)
+        }
+    out("\nThe Go server's method on the same file (`name LIKE '%q%' ORDER BY popularity DESC")
+    out("LIMIT 20`, ids only, best of 3) against ours (p50, documents included):\n")
+    out("| word | Go server's method ms | ours ms | ratio |")
+    out("|---|---:|---:|---:|")
+    for word, seconds in ours.items():
+        peer = peer_method(directory, word)
+        out(f"| {word} | {peer * 1e3:,.2f} | {seconds * 1e3:.2f} | {peer / seconds:,.1f}× |")
+    out("")
+    if build:
+        seconds, rss = build_figures(directory, directory / "search-build.log")
+        out(
+            f"Search index build alone: {seconds:,.1f} s, {seconds / tracks * 1e6:.1f} µs per "
+            f"track, peak RSS {rss / 1024:,.0f} MB.\n"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.search", description=__doc__)
+    parser.add_argument("directories", nargs="+", type=Path, metavar="DIR")
+    parser.add_argument("--rounds", type=int, default=20, help="passes over each query class")
+    parser.add_argument("--build", action="store_true", help="also time a search index rebuild")
+    args = parser.parse_args(argv)
+    for directory in args.directories:
+        report(directory, args.rounds, args.build, lambda line: print(line, flush=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
