@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from snapshot_api.errors import SettingsError
+from snapshot_api.readmode import ReadMode, parse_read_mode
 
 ENV_PREFIX = "SNAPSHOT_API_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -103,6 +104,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_body_bytes", _positive, 1_048_576, "largest request body, in bytes"),
     Option("cache_max_age", _non_negative_int, 86_400, "Cache-Control max-age, in seconds"),
     Option("log_level", _log_level, "info", f"one of {', '.join(LOG_LEVELS)}"),
+    Option(
+        "mmap",
+        parse_read_mode,
+        ReadMode.AUTO,
+        "how the files are read: on (memory map; fastest warm), off (pread with readahead "
+        "off; far faster cold), auto (map only when the snapshot fits in half of MemAvailable)",
+    ),
 )
 
 
@@ -124,6 +132,7 @@ class ServeSettings:
     max_body_bytes: int = 1_048_576
     cache_max_age: int = 86_400
     log_level: str = "info"
+    mmap: ReadMode = ReadMode.AUTO
 
     @property
     def rate_limited(self) -> bool:

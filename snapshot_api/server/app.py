@@ -38,6 +38,7 @@ from uvicorn.config import STARTUP_FAILURE
 from snapshot_api import __version__
 from snapshot_api.config import ServeSettings
 from snapshot_api.errors import SnapshotApiError
+from snapshot_api.readmode import ReadMode
 from snapshot_api.server import metrics
 from snapshot_api.server.caching import CORS_HEADERS, ConditionalGetMiddleware, PreflightMiddleware
 from snapshot_api.server.client_ip import ClientAddressResolver
@@ -157,6 +158,7 @@ def decode_settings(text: str) -> ServeSettings:
     values["trusted_proxy"] = tuple(
         ipaddress.ip_network(cidr, strict=False) for cidr in values["trusted_proxy"]
     )
+    values["mmap"] = ReadMode(values["mmap"])
     if values.get("snapshot_dir") is not None:
         values["snapshot_dir"] = Path(values["snapshot_dir"])
     return ServeSettings(**values)
@@ -173,7 +175,7 @@ def worker_app() -> Starlette:
     configure_logging(settings.log_level)
     assert settings.snapshot_dir is not None, "serve resolves the directory before workers start"
     try:
-        snapshot = Snapshot.open(settings.snapshot_dir)
+        snapshot = Snapshot.open(settings.snapshot_dir, mmap=settings.mmap)
     except SnapshotApiError as exc:
         _log.error("worker cannot open the snapshot", error=str(exc), pid=os.getpid())
         sys.exit(STARTUP_FAILURE)

@@ -9,6 +9,10 @@ the figures):
   other request of its worker (single lookups fell from about 2,000 to about
   100 per second while batches ran). SQLite releases the GIL while it works,
   so in a thread the loop keeps answering, at about 10% more CPU per batch.
+- Except in `pread` mode (`Snapshot.overlaps_reads`: the data is presumed larger
+  than memory, so lookups wait on the disk): there every lookup runs on the
+  snapshot's reader threads, so concurrent requests keep the disk's queue full
+  instead of waiting one at a time on the loop (BENCHMARKS.md, "Cold cache").
 A client never holds a database connection while it is slow: bodies are read
 to the end before any query runs, and answers are complete bytes before the
 first byte is sent.
@@ -17,7 +21,9 @@ first byte is sent.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import Executor
+from typing import ParamSpec, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,6 +39,18 @@ from snapshot_api.server.errors import ApiError, ErrorCode, api_error_of
 from snapshot_api.server.ratelimit import charge_batch_items
 from snapshot_api.server.responses import NO_STORE, JSONBytes, json_response
 from snapshot_api.snapshot import Snapshot
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def _read(snapshot: Snapshot, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`call` on the loop, or on the snapshot's reader threads in `pread` mode."""
+    if not snapshot.overlaps_reads:
+        return call(*args, **kwargs)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(snapshot.run_in_pool(), lambda: call(*args, **kwargs))
+
 
 LOOP_BATCH_ITEMS = 10
 """Batches up to this many distinct items run on the loop (cheaper than a thread hop)."""
@@ -86,7 +104,7 @@ class LookupMany:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = self.kind
         key = _key(kind, scope["path_params"][self.parameter])
-        text = self.snapshot.lookup_json(kind, (key,))[key]
+        text = (await _read(self.snapshot, self.snapshot.lookup_json, kind, (key,)))[key]
         metrics.count_lookups(kind.value, "miss" if text == b"[]" else "hit")
         await send_json(send, text)
 
@@ -103,7 +121,7 @@ class LookupOne:
         kind = self.kind
         value = scope["path_params"]["id"]
         key = _key(kind, value)
-        text = self.snapshot.lookup_json(kind, (key,)).get(key)
+        text = (await _read(self.snapshot, self.snapshot.lookup_json, kind, (key,))).get(key)
         if text is None:
             metrics.count_lookups(kind.value, "miss")
             raise _not_found(kind.value, value)
@@ -122,7 +140,7 @@ class AlbumTracks:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         value = scope["path_params"]["id"]
         key = _key(Kind.ALBUM, value, ALBUM_TRACKS)
-        text = self.snapshot.album_tracks_json(key)
+        text = await _read(self.snapshot, self.snapshot.album_tracks_json, key)
         if text is None:
             metrics.count_lookups(ALBUM_TRACKS, "miss")
             raise _not_found("album", value)
@@ -155,7 +173,7 @@ def batch_route(
         items = sum(len(values) for values in wanted.values())
         # 1 token per started 50 distinct items; refused (429) before any query runs
         charge_batch_items(request.scope, items)
-        if items <= LOOP_BATCH_ITEMS:
+        if items <= LOOP_BATCH_ITEMS and not snapshot.overlaps_reads:
             result = batch.answer(snapshot, wanted)
         else:
             loop = asyncio.get_running_loop()
