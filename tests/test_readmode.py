@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from snapshot_api import Snapshot, snapshot
+from snapshot_api.config import add_serve_arguments, settings_from
+from snapshot_api.errors import SettingsError
 from snapshot_api.identifiers import Kind
 from snapshot_api.readmode import ReadMode, mem_available, parse_read_mode, use_mmap
 
@@ -113,3 +116,14 @@ def test_a_split_lookup_answers_as_one_lookup_per_key(built_snapshot: Path) -> N
         assert together == whole.lookup_json(Kind.ISRC, keys)
         assert together == {k: whole.lookup_json(Kind.ISRC, [k])[k] for k in keys}
         assert together["ZZ0000000000"] == b"[]"
+
+
+def test_the_serve_option_reads_flag_then_variable() -> None:
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    assert settings_from(parser.parse_args([]), {}).mmap is ReadMode.AUTO
+    assert settings_from(parser.parse_args([]), {"SNAPSHOT_API_MMAP": "off"}).mmap is ReadMode.OFF
+    flagged = settings_from(parser.parse_args(["--mmap", "on"]), {"SNAPSHOT_API_MMAP": "off"})
+    assert flagged.mmap is ReadMode.ON
+    with pytest.raises(SettingsError, match="SNAPSHOT_API_MMAP='yes': one of auto, on, off"):
+        settings_from(parser.parse_args([]), {"SNAPSHOT_API_MMAP": "yes"})
