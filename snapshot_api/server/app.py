@@ -8,8 +8,9 @@ Middleware, outermost first, and why in this order:
 3. `RateLimitMiddleware` (when `--rate` is not 0): before the cache, so a 304
    is counted like any other request and carries the `RateLimit` fields.
 4. `ConditionalGetMiddleware`: ETag, Cache-Control, and 304 without a query.
-Inside them, Starlette's exception middleware turns `ApiError`,
-`InvalidIdentifier` and routing errors into JSON errors (`responses.py`).
+Inside them, Starlette's exception middleware turns `ApiError`, library
+errors and routing errors into JSON errors (`errors.py`). The routes and their
+policies come from `routes.ENDPOINTS`; nothing here names a path.
 
 Worker processes (`--workers N`) build their app with `worker_app()`, which
 reads the settings `serve` left in the environment.
@@ -51,10 +52,10 @@ from snapshot_api.server.errors import (
 )
 from snapshot_api.server.logs import configure_logging
 from snapshot_api.server.observability import RequestContextMiddleware
-from snapshot_api.server.openapi import OpenApi, openapi_routes
+from snapshot_api.server.openapi import OpenApi
 from snapshot_api.server.ratelimit import RateLimitMiddleware
-from snapshot_api.server.routes import batch_route, lookup_routes, status_routes
-from snapshot_api.server.routing import RouteTable
+from snapshot_api.server.routes import ENDPOINTS
+from snapshot_api.server.routing import AppContext, RouteTable
 from snapshot_api.snapshot import Snapshot
 
 WORKER_SETTINGS_ENV = "SNAPSHOT_API_WORKER_SETTINGS"
@@ -64,32 +65,17 @@ BATCH_THREADS = 2
 """Threads per worker for large batches: SQLite releases the GIL while it works, so two
 batches in flight can use both cores of a small machine; more would only queue."""
 
-CACHEABLE_PATHS = frozenset({"/openapi.json", "/openapi.yaml", "/docs"})
-
 _log = structlog.get_logger("snapshot_api.server")
-
-
-def is_cacheable(path: str) -> bool:
-    """GET answers that depend only on the snapshot and the path (not live status)."""
-    return path.startswith("/lookup/") or path in CACHEABLE_PATHS
 
 
 def create_app(
     settings: ServeSettings, snapshot: Snapshot, *, owns_snapshot: bool = False
 ) -> Starlette:
     """The ASGI app serving `snapshot`; with `owns_snapshot`, it is closed at shutdown."""
+    metrics.install()
     batch_threads = ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="snapshot-batch")
-    routes = [
-        *lookup_routes(snapshot),
-        batch_route(
-            snapshot,
-            max_items=settings.max_batch_items,
-            max_body_bytes=settings.max_body_bytes,
-            executor=batch_threads,
-        ),
-        *status_routes(snapshot),
-    ]
-    routes += openapi_routes(OpenApi(settings))
+    context = AppContext(snapshot, settings, batch_threads, OpenApi(settings, ENDPOINTS))
+    routes = [endpoint.bind(context) for endpoint in ENDPOINTS]
     table = RouteTable(routes)
     manifest = snapshot.manifest
     metrics.describe_snapshot(
@@ -122,7 +108,6 @@ def create_app(
                 ConditionalGetMiddleware,
                 identity=f"{manifest.snapshot_id}\0{__version__}",
                 max_age=settings.cache_max_age,
-                cacheable=is_cacheable,
             ),
         ],
         exception_handlers={

@@ -1,13 +1,14 @@
 """HTTP caching (ETag, 304, Cache-Control) and CORS, as pure ASGI middleware.
 
 The data never changes while a snapshot is served, so a GET answer is a pure
-function of (snapshot identity, server version, path). The ETag is a hash of
-exactly that, which makes it strong and computable *before* the handler runs:
-a matching `If-None-Match` is answered 304 here without touching the database.
-No route reads a query string, so the query is not part of the tag (two URLs
-that differ only in their query get the same, identical answer).
+function of (snapshot identity, server version, path, query string). The ETag
+is a hash of exactly that, which makes it strong and computable *before* the
+handler runs: a matching `If-None-Match` is answered 304 here without touching
+the database. The query string is part of it because search and paging
+answers depend on it.
 
-Only successful (200) GET/HEAD answers of cacheable routes get `ETag` and
+Only successful (200) GET/HEAD answers of cacheable routes (their policy says
+so) get `ETag` and
 `Cache-Control: public, max-age=N`; errors and live status answers carry
 `no-store` (set where they are made).
 
@@ -19,13 +20,14 @@ with the methods that route accepts.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from snapshot_api.server.routing import RouteTable
+from snapshot_api.server.ratelimit import RESPONSE_HEADERS as RATE_LIMIT_HEADERS
+from snapshot_api.server.routing import RouteTable, policy_of
 
-EXPOSED_HEADERS = "ETag, X-Request-ID, RateLimit, RateLimit-Policy, Retry-After"
+EXPOSED_HEADERS = ("ETag", "X-Request-ID", *RATE_LIMIT_HEADERS)
 """Response headers browser scripts may read (the rate-limit fields included)."""
 
 PREFLIGHT_MAX_AGE = 86_400
@@ -35,7 +37,7 @@ DEFAULT_ALLOWED_HEADERS = b"Content-Type, If-None-Match, X-Request-ID"
 
 CORS_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"access-control-allow-origin", b"*"),
-    (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
+    (b"access-control-expose-headers", ", ".join(EXPOSED_HEADERS).encode()),
 )
 
 
@@ -103,26 +105,26 @@ class ConditionalGetMiddleware:
         *,
         identity: str,
         max_age: int,
-        cacheable: Callable[[str], bool],
     ) -> None:
         self.app = app
         self.identity = identity.encode()
         self.cache_control = f"public, max-age={max_age}".encode()
-        self.cacheable = cacheable
 
-    def etag(self, path: str) -> bytes:
-        digest = hashlib.blake2b(self.identity + b"\0" + path.encode(), digest_size=12)
+    def etag(self, path: str, query: bytes = b"") -> bytes:
+        digest = hashlib.blake2b(
+            self.identity + b"\0" + path.encode() + b"\0" + query, digest_size=12
+        )
         return b'"' + digest.hexdigest().encode() + b'"'
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
             or scope["method"] not in ("GET", "HEAD")
-            or not self.cacheable(scope["path"])
+            or not policy_of(scope).cacheable
         ):
             await self.app(scope, receive, send)
             return
-        etag = self.etag(scope["path"])
+        etag = self.etag(scope["path"], scope.get("query_string", b""))
         cached = (
             (b"etag", etag),
             (b"cache-control", self.cache_control),

@@ -4,13 +4,14 @@ With more than one worker every process counts on its own, so the numbers go
 through `prometheus_client`'s multiprocess mode: each process writes its values
 into memory-mapped files in `PROMETHEUS_MULTIPROC_DIR` (a private temporary
 directory made by `serve`), and `/metrics`, whichever worker answers it, sums
-the files of all of them. The variable must be set before `prometheus_client`
-is first imported, which `serve` does; without it (tests that run the app in
-one process) the values simply live in this process.
+the files of all of them. Where values live is decided by `install()`, which
+`create_app` calls: it reads the variable then (not when a module happens to be
+imported), and creates the metric objects. Without the variable (tests that
+run the app in one process) the values simply live in this process.
 
-The metric objects are module singletons: a process has one set whatever the
-number of apps created in it, and `labels()` children are cached here so the
-per-request cost is a dictionary look-up and two increments.
+The metric objects are made once per process whatever the number of apps
+created in it, and `labels()` children are cached here so the per-request cost
+is a dictionary look-up and two increments.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -31,53 +32,79 @@ DURATION_BUCKETS = (
 )  # fmt: skip
 BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 
-_REGISTRY = CollectorRegistry()
-"""Where this process's metrics are registered (not the global default registry,
-so importing this module never clashes with anything else in the process)."""
 
-HTTP_REQUESTS = Counter(
-    "http_requests",
-    "HTTP requests answered, by route template, method and status",
-    ["route", "method", "status"],
-    registry=_REGISTRY,
-)
-HTTP_DURATION = Histogram(
-    "http_request_duration_seconds",
-    "Time from the request's arrival to the end of its answer, by route template",
-    ["route", "method"],
-    buckets=DURATION_BUCKETS,
-    registry=_REGISTRY,
-)
-LOOKUPS = Counter(
-    "snapshot_lookups",
-    "Identifiers looked up, by kind and result (hit, miss, invalid)",
-    ["kind", "result"],
-    registry=_REGISTRY,
-)
-BATCH_ITEMS = Histogram(
-    "batch_lookup_items",
-    "Distinct items per accepted batch request",
-    buckets=BATCH_BUCKETS,
-    registry=_REGISTRY,
-)
-SNAPSHOT_INFO = Gauge(
-    "snapshot_info",
-    "The snapshot being served (always 1; its identity is in the labels)",
-    ["snapshot_id", "tool_version", "server_version"],
-    multiprocess_mode="max",
-    registry=_REGISTRY,
-)
-SNAPSHOT_ROWS = Gauge(
-    "snapshot_rows",
-    "Rows per table of the served snapshot, from its manifest",
-    ["table"],
-    multiprocess_mode="max",
-    registry=_REGISTRY,
-)
+class _Collectors:
+    """This process's metric objects, registered in a private registry (not the global
+    default one, so they never clash with anything else in the process)."""
 
-_request_children: dict[tuple[str, str, int], Counter] = {}
-_duration_children: dict[tuple[str, str], Histogram] = {}
-_lookup_children: dict[tuple[str, str], Counter] = {}
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests",
+            "HTTP requests answered, by route template, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "http_request_duration_seconds",
+            "Time from the request's arrival to the end of its answer, by route template",
+            ["route", "method"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.lookups = Counter(
+            "snapshot_lookups",
+            "Identifiers looked up, by kind and result (hit, miss, invalid)",
+            ["kind", "result"],
+            registry=self.registry,
+        )
+        self.batch_items = Histogram(
+            "batch_lookup_items",
+            "Distinct items per accepted batch request",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.snapshot_info = Gauge(
+            "snapshot_info",
+            "The snapshot being served (always 1; its identity is in the labels)",
+            ["snapshot_id", "tool_version", "server_version"],
+            multiprocess_mode="max",
+            registry=self.registry,
+        )
+        self.snapshot_rows = Gauge(
+            "snapshot_rows",
+            "Rows per table of the served snapshot, from its manifest",
+            ["table"],
+            multiprocess_mode="max",
+            registry=self.registry,
+        )
+        self.request_children: dict[tuple[str, str, int], Counter] = {}
+        self.duration_children: dict[tuple[str, str], Histogram] = {}
+        self.lookup_children: dict[tuple[str, str], Counter] = {}
+
+
+_collectors: _Collectors | None = None
+
+
+def install() -> None:
+    """Create this process's metrics (once), storing them as `PROMETHEUS_MULTIPROC_DIR` says now.
+
+    prometheus_client picks its value storage from the environment when it is
+    imported; choosing it again here makes the moment explicit: whatever set
+    the variable (`serve`, before starting workers) only has to do so before
+    the first app is created.
+    """
+    global _collectors
+    if _collectors is None:
+        values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+        _collectors = _Collectors()
+
+
+def _active() -> _Collectors:
+    if _collectors is None:
+        install()
+    assert _collectors is not None
+    return _collectors
 
 
 def multiprocess() -> bool:
@@ -86,15 +113,16 @@ def multiprocess() -> bool:
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
     """Count one answered request and its duration."""
+    active = _active()
     key = (route, method, status)
-    counter = _request_children.get(key)
+    counter = active.request_children.get(key)
     if counter is None:
-        counter = _request_children[key] = HTTP_REQUESTS.labels(route, method, str(status))
+        counter = active.request_children[key] = active.requests.labels(route, method, str(status))
     counter.inc()
     duration_key = (route, method)
-    histogram = _duration_children.get(duration_key)
+    histogram = active.duration_children.get(duration_key)
     if histogram is None:
-        histogram = _duration_children[duration_key] = HTTP_DURATION.labels(route, method)
+        histogram = active.duration_children[duration_key] = active.duration.labels(route, method)
     histogram.observe(seconds)
 
 
@@ -102,24 +130,26 @@ def count_lookups(kind: str, result: str, amount: int = 1) -> None:
     """Count `amount` identifiers of `kind` with `result` (hit, miss or invalid)."""
     if amount <= 0:
         return
+    active = _active()
     key = (kind, result)
-    counter = _lookup_children.get(key)
+    counter = active.lookup_children.get(key)
     if counter is None:
-        counter = _lookup_children[key] = LOOKUPS.labels(kind, result)
+        counter = active.lookup_children[key] = active.lookups.labels(kind, result)
     counter.inc(amount)
 
 
 def observe_batch(items: int) -> None:
-    BATCH_ITEMS.observe(items)
+    _active().batch_items.observe(items)
 
 
 def describe_snapshot(
     snapshot_id: str, tool_version: str, server_version: str, counts: Mapping[str, int]
 ) -> None:
     """Publish the snapshot's identity and row counts (called once per process)."""
-    SNAPSHOT_INFO.labels(snapshot_id, tool_version, server_version).set(1)
+    active = _active()
+    active.snapshot_info.labels(snapshot_id, tool_version, server_version).set(1)
     for table, rows in counts.items():
-        SNAPSHOT_ROWS.labels(table).set(rows)
+        active.snapshot_rows.labels(table).set(rows)
 
 
 def exposition() -> bytes:
@@ -128,4 +158,4 @@ def exposition() -> bytes:
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
-    return generate_latest(_REGISTRY)
+    return generate_latest(_active().registry)

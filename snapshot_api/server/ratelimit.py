@@ -21,7 +21,7 @@ Headers on every limited route (IETF httpapi rate-limit draft):
 `RateLimit-Policy: "ip";q=<burst>;w=<seconds to fill an empty bucket>` and
 `RateLimit: "ip";r=<whole tokens left>;t=<seconds until full>`; on a 429 also
 `Retry-After: <whole seconds, at least 1, until the refused request fits>`.
-The CORS layer must list `EXPOSED_HEADERS` in `Access-Control-Expose-Headers`
+The CORS layer lists `RESPONSE_HEADERS` in `Access-Control-Expose-Headers`
 and sit outside this middleware, so browsers can read them on 429s too.
 
 Several workers: `serve` calls `create_shared_state(settings)` before it
@@ -46,6 +46,7 @@ from snapshot_api.config import ServeSettings
 from snapshot_api.server.client_ip import Address, ClientAddressResolver, format_address
 from snapshot_api.server.errors import ApiError, ErrorCode
 from snapshot_api.server.ratelimit_table import EPSILON, BucketTable
+from snapshot_api.server.routing import policy_of
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -53,10 +54,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-EXEMPT_PATHS = frozenset({"/health", "/ready", "/metrics"})
 """Operational routes: probes and scrapes must never be refused."""
 
-EXPOSED_HEADERS = ("RateLimit", "RateLimit-Policy", "Retry-After")
+RESPONSE_HEADERS = ("RateLimit", "RateLimit-Policy", "Retry-After")
 """What `Access-Control-Expose-Headers` must list for browser clients."""
 
 BATCH_ITEMS_PER_TOKEN = 50
@@ -195,7 +195,7 @@ class RateLimitMiddleware:
         self._policy = (b"ratelimit-policy", f'"ip";q={settings.burst};w={window}'.encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.table is None or scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+        if self.table is None or scope["type"] != "http" or not policy_of(scope).rate_limited:
             await self.app(scope, receive, send)
             return
         address = self.resolver.resolve(scope)

@@ -46,6 +46,18 @@ def test_etags_differ_between_requests(client: httpx.Client) -> None:
     assert len(tags) == len(LOOKUPS)
 
 
+def test_the_query_string_is_part_of_the_etag(client: httpx.Client) -> None:
+    """Answers that depend on the query (search, paging) must not share a tag; 304 still works."""
+    path = f"/lookup/isrc/{SHARED_ISRC}"
+    tags = {
+        client.get(path, params=query).headers["etag"] for query in ({}, {"a": "1"}, {"a": "2"})
+    }
+    assert len(tags) == 3
+    etag = client.get(path, params={"a": "1"}).headers["etag"]
+    assert client.get(path, params={"a": "1"}, headers={"if-none-match": etag}).status_code == 304
+    assert client.get(path, params={"a": "2"}, headers={"if-none-match": etag}).status_code == 200
+
+
 def test_matching_if_none_match_is_304_without_a_query(client: httpx.Client) -> None:
     path = f"/lookup/isrc/{SHARED_ISRC}"
     etag = client.get(path).headers["etag"]

@@ -37,10 +37,20 @@ from starlette.routing import Route
 from snapshot_api.config import add_serve_arguments, settings_from
 from snapshot_api.server.client_ip import client_ip
 from snapshot_api.server.errors import ApiError
+from snapshot_api.server.observability import RequestContextMiddleware
 from snapshot_api.server.ratelimit import (
     RateLimitMiddleware,
     charge_batch_items,
     create_shared_state,
+)
+from snapshot_api.server.routing import (
+    LIVE,
+    UNCACHED,
+    ApiRoute,
+    Endpoint,
+    Handler,
+    Policy,
+    RouteTable,
 )
 
 
@@ -85,17 +95,26 @@ def create() -> Starlette:
             super().__init__(*args, **kwargs)  # type: ignore[arg-type]
             limiter.append(self)
 
+    def route(path: str, handler: Handler, policy: Policy = UNCACHED, method: str = "GET") -> Route:
+        declared = Endpoint(path, method, policy, lambda context: handler, lambda settings: {})
+        return ApiRoute(declared, handler)
+
+    routes = [
+        route("/thing", thing),
+        route("/whoami", whoami),
+        route("/batch/lookup", batch, method="POST"),
+        route("/stats", stats),
+        route("/health", ok, LIVE),
+        route("/ready", ok, LIVE),
+        route("/metrics", ok, LIVE),
+    ]
     app = Starlette(
-        routes=[
-            Route("/thing", thing),
-            Route("/whoami", whoami),
-            Route("/batch/lookup", batch, methods=["POST"]),
-            Route("/stats", stats),
-            Route("/health", ok),
-            Route("/ready", ok),
-            Route("/metrics", ok),
+        routes=routes,
+        middleware=[
+            # the real stack's outermost layer resolves each request's route (and policy)
+            Middleware(RequestContextMiddleware, routes=RouteTable(routes)),
+            Middleware(Capture, settings=settings),
         ],
-        middleware=[Middleware(Capture, settings=settings)],
         exception_handlers={ApiError: api_error},
     )
     app.middleware_stack = app.build_middleware_stack()  # attach the table now, not at request 1

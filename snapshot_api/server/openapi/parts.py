@@ -1,0 +1,209 @@
+"""Building blocks of the OpenAPI description: schema helpers, shared answers and examples.
+
+Route modules describe their own operations with these (each route carries its
+operation), and `spec` assembles them; the answers every cacheable or
+rate-limited route shares (304, 429, the headers) are added there from the
+route's policy, not written per operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from snapshot_api.server.errors import ErrorCode
+
+Schema = dict[str, Any]
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def array(items: Schema) -> Schema:
+    return {"type": "array", "items": items}
+
+
+def obj(properties: dict[str, Schema], required: Sequence[str], description: str) -> Schema:
+    return {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+    }
+
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+BOOLEAN = {"type": "boolean"}
+
+
+def error_example(code: ErrorCode, message: str, **details: Any) -> dict[str, Any]:
+    return {"error": {"code": code.value, "message": message, **details}}
+
+
+# --- operations --------------------------------------------------------------------------
+
+LIMIT_HEADERS = {
+    "RateLimit": {"$ref": "#/components/headers/RateLimit"},
+    "RateLimit-Policy": {"$ref": "#/components/headers/RateLimitPolicy"},
+}
+CACHED_HEADERS = {
+    "ETag": {"$ref": "#/components/headers/ETag"},
+    "Cache-Control": {"$ref": "#/components/headers/CacheControl"},
+    "X-Request-ID": {"$ref": "#/components/headers/RequestId"},
+    **LIMIT_HEADERS,
+}
+PLAIN_HEADERS = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
+
+
+def json_answer(
+    schema: Schema, example: Any, description: str, headers: Schema | None = None
+) -> Schema:
+    answer: Schema = {
+        "description": description,
+        "content": {"application/json": {"schema": schema, "example": example}},
+    }
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+def error_answer(description: str, example: dict[str, Any]) -> Schema:
+    return json_answer(ref("Error"), example, description, PLAIN_HEADERS)
+
+
+NOT_MODIFIED = {
+    "description": "Not modified: `If-None-Match` named this answer's ETag. No body.",
+    "headers": CACHED_HEADERS,
+}
+RATE_LIMITED = json_answer(
+    ref("Error"),
+    error_example(
+        ErrorCode.RATE_LIMITED,
+        "too many requests from 203.0.113.7: the limit is 100 per second with bursts of 200; "
+        "retry in 1 s",
+        retry_after=1,
+    ),
+    "Rate limited (per client IP); `Retry-After` says when to come back.",
+    {
+        **PLAIN_HEADERS,
+        **LIMIT_HEADERS,
+        "Retry-After": {"$ref": "#/components/headers/RetryAfter"},
+    },
+)
+UNAVAILABLE = error_answer(
+    "The snapshot stopped answering (a file removed or damaged); see /ready.",
+    error_example(ErrorCode.NOT_READY, "the snapshot is not answering; see /ready"),
+)
+NO_ROUTE = error_answer(
+    "A value containing `/` makes the path match no route.",
+    error_example(ErrorCode.ROUTE_NOT_FOUND, "no route /lookup/isrc/a/b (see /docs)"),
+)
+
+
+def path_parameter(name: str, description: str, example: str) -> Schema:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+        "example": example,
+    }
+
+
+ISRC_PARAMETER = path_parameter(
+    "isrc",
+    "An ISRC in any case, with or without hyphens or spaces (`us-sub-06-69102` = "
+    "`USSUB0669102`): 2 letters, 3 letters or digits, 7 digits.",
+    "USSUB0669102",
+)
+UPC_PARAMETER = path_parameter(
+    "upc",
+    "A UPC/EAN/GTIN barcode: 8 to 14 digits, spaces and hyphens ignored, leading zeros "
+    "do not matter (`098787069228` = `0098787069228`).",
+    "098787069228",
+)
+
+
+def id_parameter(kind: str, example: str) -> Schema:
+    return path_parameter(
+        "id",
+        f"A 22-character Spotify {kind} id, or a `spotify:{kind}:ID` URI (another kind's URI "
+        "is a 400).",
+        example,
+    )
+
+
+def bad_identifier(kind: str, value: str, reason: str) -> Schema:
+    return error_answer(
+        "A malformed identifier, named in the message and in `values`.",
+        error_example(ErrorCode.INVALID_IDENTIFIER, f"{kind} {value!r}: {reason}", values=[value]),
+    )
+
+
+# --- examples (validated against the schemas by the tests) --------------------------
+
+EXAMPLE_SNAPSHOT_ID = "3f9a1c0d2b7e4a5f6c81"
+EXAMPLE_COUNTS = {"tracks": 256039007, "albums": 58590982, "artists": 15430442}
+EXAMPLE_METRICS = 'snapshot_lookups_total{kind="isrc",result="hit"} 42.0\n'
+EXAMPLE_TRACK_ID = "0mqBPbWiyzx2cpWkRI9dvS"
+EXAMPLE_ALBUM_ID = "4xM1pUHZp9HsuKNxyOQDR0"
+EXAMPLE_ARTIST_ID = "0OdUWJ0sBjDrqHygGUXeCF"
+BASE62_REASON = "a Spotify id has 22 letters and digits (base62)"
+
+EXAMPLE_ARTIST: dict[str, Any] = {
+    "id": EXAMPLE_ARTIST_ID,
+    "name": "Band of Horses",
+    "followers": 1012345,
+    "popularity": 61,
+    "genres": ["indie folk", "indie rock"],
+    "images": [{"url": "https://i.scdn.co/image/ab67616d0000b273", "width": 640, "height": 640}],
+}
+EXAMPLE_ALBUM: dict[str, Any] = {
+    "id": EXAMPLE_ALBUM_ID,
+    "name": "Everything All The Time",
+    "type": "album",
+    "label": "Sub Pop Records",
+    "release_date": "2006-03-21",
+    "release_date_precision": "day",
+    "upc": "098787069228",
+    "total_tracks": 10,
+    "copyright": "2006 Sub Pop Records",
+    "copyright_p": "2006 Sub Pop Records",
+    "popularity": 55,
+    "images": [{"url": "https://i.scdn.co/image/ab67616d0000b273", "width": 640, "height": 640}],
+    "artists": [EXAMPLE_ARTIST],
+}
+EXAMPLE_ALBUM_TRACK: dict[str, Any] = {
+    "id": EXAMPLE_TRACK_ID,
+    "name": "The Funeral",
+    "isrc": "USSUB0669102",
+    "duration_ms": 322093,
+    "explicit": False,
+    "track_number": 2,
+    "disc_number": 1,
+    "popularity": 68,
+    "artists": [EXAMPLE_ARTIST],
+    "original_title": "The Funeral",
+    "has_lyrics": True,
+    "languages": ["en"],
+    "artist_roles": ["main_artist"],
+}
+EXAMPLE_TRACK = {**EXAMPLE_ALBUM_TRACK, "album": EXAMPLE_ALBUM}
+EXAMPLE_BATCH_REQUEST = {
+    "isrcs": ["USSUB0669102", "us-sub-06-69102", "ZZ0000000000", "not an isrc"],
+    "albums": ["spotify:album:4xM1pUHZp9HsuKNxyOQDR0"],
+}
+EXAMPLE_BATCH_RESPONSE = {
+    "isrcs": {"USSUB0669102": [EXAMPLE_TRACK], "us-sub-06-69102": [EXAMPLE_TRACK]},
+    "upcs": {},
+    "tracks": {},
+    "albums": {"spotify:album:4xM1pUHZp9HsuKNxyOQDR0": EXAMPLE_ALBUM},
+    "artists": {},
+    "not_found": {"isrcs": ["ZZ0000000000"], "upcs": [], "tracks": [], "albums": [],
+                  "artists": []},
+    "invalid": {"isrcs": ["not an isrc"], "upcs": [], "tracks": [], "albums": [], "artists": []},
+}  # fmt: skip

@@ -1,0 +1,18 @@
+"""Every route of the server, by area; each module declares its `ENDPOINTS`.
+
+`ENDPOINTS` is the one list the app, the middleware and the OpenAPI
+description read. Order matters where paths overlap (routes are tried in
+order), and the busiest routes come first.
+"""
+
+from __future__ import annotations
+
+from snapshot_api.server.routes import batch, docs, lookup, status
+from snapshot_api.server.routing import Endpoint
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *lookup.ENDPOINTS,
+    *batch.ENDPOINTS,
+    *status.ENDPOINTS,
+    *docs.ENDPOINTS,
+)
