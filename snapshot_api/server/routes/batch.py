@@ -8,7 +8,8 @@ loop keeps answering, at about 10% more CPU per batch. In `pread` mode (cold dat
 presumed) every batch runs there, and the library splits a large one across the
 snapshot's reader threads. A client never holds a database connection while it is slow:
 the body is read to its end before any query runs, and the answer is complete bytes
-before the first byte is sent."""
+before the first byte is sent.
+"""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ concurrent requests keep the disk's queue full instead of waiting one at a time 
 loop (measured cold on 10M tracks with 16 clients: see "Cold cache" in BENCHMARKS.md).
 They answer through `send_json` rather than Starlette's Request and Response objects: at
 thousands of requests per second per worker, the objects' construction was a measurable
-share of a request's cost."""
+share of a request's cost.
+"""
 
 from __future__ import annotations
 
