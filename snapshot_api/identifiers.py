@@ -42,8 +42,6 @@ class Kind(StrEnum):
         return self.value + "s"
 
 
-SPOTIFY_KINDS = (Kind.TRACK, Kind.ALBUM, Kind.ARTIST)
-
 _ISRC_SEPARATORS = re.compile(r"[\s\-]+")
 _ISRC = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
 _BARCODE_SEPARATORS = re.compile(r"[\s\-]+")

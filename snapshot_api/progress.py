@@ -16,12 +16,12 @@ from typing import TextIO
 _BYTE_UNITS = ("B", "kB", "MB", "GB", "TB")
 
 
-def format_bytes(count: float) -> str:
+def format_bytes(count: float, digits: int = 1) -> str:
     """1234567 → '1.2 MB' (decimal units, as disks and download sizes are quoted)."""
     value = float(count)
     for unit in _BYTE_UNITS:
         if abs(value) < 1000 or unit == _BYTE_UNITS[-1]:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:,.{digits}f} {unit}"
         value /= 1000
     raise AssertionError("unreachable")
 
@@ -46,7 +46,9 @@ class Progress:
 
     `update(done)` may be called as often as convenient: the display is redrawn
     at most `interval` seconds apart on a terminal and `log_interval` seconds
-    apart otherwise, so calling it per chunk costs nothing measurable.
+    apart otherwise (and once more when `done` reaches `total`), so calling it
+    per chunk costs nothing measurable. Amounts in bytes read "1.0 MB of 2.0 MB
+    (50%)", counts "1,000/2,000 tracks (50.0%)".
     """
 
     def __init__(
@@ -69,7 +71,7 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty()
         self.interval = interval if self.tty else log_interval
-        self.started = time.monotonic()
+        self.origin = self.started = time.monotonic()
         self.done = 0.0
         self.note = ""
         self._last_draw = self.started
@@ -84,23 +86,27 @@ class Progress:
             return f"{format_bytes(rate)}/s"
         return f"{format_count(rate)} {self.unit}/s"
 
+    def _share(self, total: float) -> str:
+        share = min(self.done / total, 1.0)
+        if self.unit == "bytes":
+            return f"{format_bytes(self.done)} of {format_bytes(total)} ({share:.0%})"
+        return f"{format_count(self.done)}/{format_count(total)} {self.unit} ({share:.1%})"
+
     def line(self) -> str:
         """The current status as one line (also used for the final summary)."""
-        elapsed = time.monotonic() - self.started
+        now = time.monotonic()
+        elapsed = now - self.started
         parts = [self.label]
         if self.total:
-            share = min(self.done / self.total, 1.0)
-            parts[0] += (
-                f": {self._format_amount(self.done)} of {self._format_amount(self.total)}"
-                f" ({share:.0%})"
-            )
+            parts[0] += f": {self._share(self.total)}"
         elif self.done:
             parts[0] += f": {self._format_amount(self.done)}"
         if self.done and self.estimate:
             parts.append(self._rate(elapsed))
-        if self.estimate and self.total and self.done and self.done < self.total:
-            parts.append(f"ETA {format_duration(elapsed * (self.total - self.done) / self.done)}")
-        parts.append(f"elapsed {format_duration(elapsed)}")
+        if self.estimate and self.total and self.done:
+            remaining = max(self.total - self.done, 0)
+            parts.append(f"ETA {format_duration(elapsed * remaining / self.done)}")
+        parts.append(f"elapsed {format_duration(now - self.origin)}")
         if self.note:
             parts.append(self.note)
         return ", ".join(parts)
@@ -113,15 +119,25 @@ class Progress:
         if not self.enabled:
             return
         now = time.monotonic()
-        if now - self._last_draw >= self.interval:
+        finished = self.total is not None and done >= self.total
+        if now - self._last_draw >= self.interval or finished:
             self._last_draw = now
             self._draw()
 
-    def advance(self, amount: float) -> None:
-        self.update(self.done + amount)
+    def restart(self) -> None:
+        """Measure rate and ETA from now on (after a preparatory phase); elapsed keeps counting."""
+        self.started = time.monotonic()
 
-    def _draw(self) -> None:
-        text = self.line()
+    def step(self, what: str) -> None:
+        """A stage without an amount (an index, ANALYZE), with the time since the start.
+
+        On a terminal it replaces the status line; in a log it is a line of its own.
+        """
+        if self.enabled:
+            self._draw(f"{self.label}: {what} (at {format_duration(self.elapsed)})")
+
+    def _draw(self, text: str | None = None) -> None:
+        text = self.line() if text is None else text
         if self.tty:
             padding = max(0, self._width - len(text))
             self.stream.write("\r" + text + " " * padding)
@@ -152,7 +168,7 @@ class Progress:
 
     @property
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        return time.monotonic() - self.origin
 
 
 class Reporter:

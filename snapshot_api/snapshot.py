@@ -73,6 +73,10 @@ pool (~50 us) would cost more than the reads it overlaps."""
 Document = dict[str, Any]
 
 
+_sqlite_configured = False
+_sqlite_lock = threading.Lock()
+
+
 def _disable_memory_statistics() -> None:
     """Turn off SQLite's allocation statistics before the first connection.
 
@@ -81,18 +85,24 @@ def _disable_memory_statistics() -> None:
     batches of 400 ISRCs on two threads went from 18k to 26-28k items/s with
     them off (one thread: 16k to 18k). It needs SQLite re-initialised, so it
     is skipped when the process already has apsw connections of its own.
+
+    Called by the first `Snapshot.open` of the process (once; the lock makes
+    concurrent first opens wait for it), never at import: importing the
+    package must not re-initialise SQLite under an application that uses it.
     """
-    if apsw.connections():
-        return
-    try:
-        apsw.shutdown()
-        apsw.config(apsw.SQLITE_CONFIG_MEMSTATUS, 0)
-        apsw.initialize()
-    except apsw.Error:
-        apsw.initialize()
-
-
-_disable_memory_statistics()
+    global _sqlite_configured
+    with _sqlite_lock:
+        if _sqlite_configured:
+            return
+        _sqlite_configured = True
+        if apsw.connections():
+            return
+        try:
+            apsw.shutdown()
+            apsw.config(apsw.SQLITE_CONFIG_MEMSTATUS, 0)
+            apsw.initialize()
+        except apsw.Error:
+            apsw.initialize()
 
 
 _pool_thread = threading.local()
@@ -175,6 +185,7 @@ class Snapshot:
         Raises `SnapshotNotPrepared` (saying to run `snapshot-api build DIR`) or
         `SnapshotError` with a one-line reason.
         """
+        _disable_memory_statistics()
         path = Path(directory)
         if not path.is_dir():
             raise SnapshotError(f"{path}: not a directory")
@@ -322,7 +333,8 @@ class Snapshot:
 
     def lookup_json(self, kind: Kind, canonical_keys: Sequence[str]) -> dict[str, bytes]:
         """JSON per canonical key (from `identifiers.parse`): ISRC/UPC arrays for every
-        key (b"[]" when none), track/album/artist objects for found keys only.
+        key (b"[]" when none), track/album/artist objects for found keys only. Text
+        that is not valid UTF-8 in the dump holds U+FFFD in its place.
 
         A fixed number of statements whatever the number of keys.
         """
@@ -348,13 +360,11 @@ class Snapshot:
         return merged
 
     def _lookup_here(self, kind: Kind, keys: Sequence[str]) -> dict[str, bytes]:
-        texts = documents.lookup(self._connection(), self._queries, kind, keys)
-        return {key: text.encode() for key, text in texts.items()}
+        return documents.lookup(self._connection(), self._queries, kind, keys)
 
     def album_tracks_json(self, canonical_album_id: str) -> bytes | None:
         """The album's track documents as a JSON array; None when no such album."""
-        text = documents.album_tracks(self._connection(), self._queries, canonical_album_id)
-        return None if text is None else text.encode()
+        return documents.album_tracks(self._connection(), self._queries, canonical_album_id)
 
     # --- lookups: documents for the library (CONTRACT §4) ------------------------------
 

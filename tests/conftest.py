@@ -11,9 +11,6 @@ deletes, chmods, rebuilds) takes a private copy from `snapshot_factory`.
 
 from __future__ import annotations
 
-import os
-import subprocess
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -22,13 +19,11 @@ from snapshot_api.build.pipeline import build
 from snapshot_api.progress import Reporter
 from snapshot_api.synth.generate import synthesize
 from tests.support.fixtures import (
-    CLI_TIMEOUT,
-    ROOT,
     CliRunner,
     SnapshotFactory,
-    cli_command,
     compress_dump,
     copy_snapshot,
+    run_command,
 )
 from tests.support.handmade import write_dump
 from tests.support.prepare import prepare
@@ -78,19 +73,7 @@ def snapshot_factory(synthetic_dump: Path, built_snapshot: Path, tmp_path: Path)
 def run_cli() -> CliRunner:
     """run_cli("build", DIR, ...) → CompletedProcess of a real `python -m snapshot_api`."""
 
-    def run(
-        *args: str, env: Mapping[str, str] | None = None, prefix: tuple[str, ...] = ()
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*prefix, *cli_command(*args)],
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-            cwd=ROOT,
-            env={**os.environ, **(env or {})},
-        )
-
-    return run
+    return run_command
 
 
 @pytest.fixture(scope="session")

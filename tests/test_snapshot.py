@@ -7,6 +7,8 @@ import os
 import shutil
 import sqlite3
 import stat
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -220,3 +222,33 @@ def test_a_missing_index_is_named_at_open_instead_of_scanning(prepared: Path) ->
     prepare(prepared)
     with pytest.raises(SnapshotError, match=r"no index on tracks\(external_id_isrc\)"):
         Snapshot.open(prepared)
+
+
+PROBE = """
+import sys
+import apsw
+import snapshot_api  # importing must leave SQLite as the application configured it
+from snapshot_api import Snapshot
+
+def memory_used():
+    return apsw.status(apsw.SQLITE_STATUS_MEMORY_USED)[0]
+
+connection = apsw.Connection(":memory:")
+print(memory_used() > 0)  # statistics still on after the import
+connection.close()
+del connection
+with Snapshot.open(sys.argv[1]) as snap:
+    snap.lookup_isrcs([sys.argv[2]])
+    print(memory_used() > 0)  # off once the first snapshot is open
+"""
+
+
+def test_sqlite_is_configured_at_the_first_open_not_at_import(hand_snapshot: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(hand_snapshot), SHARED_ISRC],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split() == ["True", "False"]

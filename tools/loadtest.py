@@ -24,6 +24,10 @@ before and after, and whether `serve` exited with status 0 on SIGTERM. The exit 
 reliability check fails: any 5xx, any connection error, a polite client
 refused, a greedy client admitted more than its allowance, or an unclean exit.
 Traffic goes to loopback only, and everything stops by itself.
+
+One file of some 500 lines (identifiers to ask for, a keep-alive client, the
+server under test, the run and its report) so that this developer program
+reads top to bottom as one run; nothing in it is shared with anything else.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from urllib.parse import urlsplit
 import apsw
 
 from snapshot_api.layout import Role, find_dump_files
+from tools.bench.processes import free_port
 
 ITEMS_PER_TOKEN = 50
 REQUEST_TIMEOUT = 30.0
@@ -304,13 +309,6 @@ async def run_client(
 
 
 # -- the server under test ----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def process_tree_memory(pid: int) -> dict[str, int]:

@@ -44,7 +44,6 @@ from snapshot_api.files import longquery
 from snapshot_api.files.checksum import sha256_file
 from snapshot_api.files.schema_check import (
     STATISTICS_TABLES,
-    Severity,
     check_dump_file,
     fingerprint_rows,
 )
@@ -60,6 +59,7 @@ from snapshot_api.layout import (
 )
 from snapshot_api.manifest import SIDECAR_MANIFEST_KEY, FileRecord, Manifest, snapshot_id_of
 from snapshot_api.progress import Reporter, format_count
+from snapshot_api.verdict import Status
 
 COUNTED_TABLES: dict[Role, tuple[str, ...]] = {
     Role.MAIN: ("tracks", "artists"),
@@ -192,7 +192,7 @@ def _check_files(
             readable.pop(role)
             continue
         for problem in problems:
-            serious = problem.severity is Severity.FAILED
+            serious = problem.severity is Status.FAILED
             (fatal if serious else warnings).append(f"{name}: {problem.message}")
         present = [table for table in STATISTICS_TABLES if table in tables]
         if present:

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import apsw
 
@@ -116,7 +117,7 @@ def read_meta(path: Path) -> dict[str, str] | None:
         return None
 
 
-def _chunks(rows: Iterator[tuple[int, str | None]]) -> Iterator[list[tuple[int, str | None]]]:
+def _chunks(rows: Iterator[tuple[int, Any, int]]) -> Iterator[list[tuple[int, Any, int]]]:
     while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
         yield chunk
 
@@ -234,14 +235,18 @@ def _scan_albums(
     last_rowid = dump.execute("SELECT max(rowid) FROM albums").get or 0
     progress = reporter.progress("barcode index: scanning albums", last_rowid, unit="rows")
     started = time.monotonic()
-    rows: Iterator[tuple[int, str | None]] = dump.execute(
-        "SELECT rowid, external_id_upc FROM albums"
+    # text as its bytes: Python's conversion of a TEXT value that is not UTF-8
+    # raises; decoded here with U+FFFD, such a barcode is counted as malformed
+    rows: Iterator[tuple[int, Any, int]] = dump.execute(
+        "SELECT rowid, iif(typeof(external_id_upc) = 'text', CAST(external_id_upc AS BLOB),"
+        " external_id_upc), typeof(external_id_upc) = 'text' FROM albums"
     )
     insert = "INSERT INTO scratch.pairs VALUES (?, ?)"
     try:
         for chunk in _chunks(rows):
             pairs = []
-            for rowid, stored in chunk:
+            for rowid, value, is_text in chunk:
+                stored = value.decode(errors="replace") if is_text else value
                 key = stored_barcode_key(stored)
                 if key is not None:
                     pairs.append((key, rowid))

@@ -7,8 +7,9 @@ import sys
 
 import orjson
 
+from snapshot_api.verdict import Status
 from snapshot_api.verify import sampling
-from snapshot_api.verify.checks import Check, Status
+from snapshot_api.verify.checks import Check
 from snapshot_api.verify.verifier import verify
 
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 
 import apsw
 
 from snapshot_api import documents
 from snapshot_api.layout import SCHEMA_FILES, SIDECAR_SCHEMA_FILE, Role, schema_sql
+from snapshot_api.verdict import Status
 
 LIBRARY_ALIAS: dict[Role, str] = {Role.MAIN: "main", Role.TRACK_FILES: "tf"}
 """The schema name under which the library attaches each dump file (audio features: not served)."""
@@ -33,14 +33,10 @@ STATISTICS_TABLES = ("sqlite_stat1", "sqlite_stat4")
 """Tables ANALYZE leaves behind: they slow key lookups (re-prepares), so build reports them."""
 
 
-class Severity(StrEnum):
-    FAILED = "failed"
-    WARNING = "warning"
-
-
 @dataclass(frozen=True, slots=True)
 class Problem:
-    severity: Severity
+    severity: Status
+    """`FAILED` or `WARNING`."""
     message: str
 
 
@@ -210,8 +206,8 @@ def compare(
     `everything_required` (our own sidecar) every difference is.
     """
 
-    def severity(needed: bool) -> Severity:
-        return Severity.FAILED if needed or everything_required else Severity.WARNING
+    def severity(needed: bool) -> Status:
+        return Status.FAILED if needed or everything_required else Status.WARNING
 
     read_tables = {table for table, _column in read_columns}
     problems: list[Problem] = []
@@ -243,7 +239,7 @@ def compare(
     for table, column in required:
         if table in actual.tables and not _index_covers(actual.indexes, table, column):
             problems.append(
-                Problem(Severity.FAILED, f"no index on {table}({column}) (lookups need it)")
+                Problem(Status.FAILED, f"no index on {table}({column}) (lookups need it)")
             )
     for shape in expected.indexes:
         if shape.table not in actual.tables or _has_index(actual.indexes, shape):
@@ -257,7 +253,7 @@ def compare(
                 + ("" if everything_required else " (shipped with the dump; lookups skip it)"),
             )
         )
-    problems.sort(key=lambda problem: problem.severity != Severity.FAILED)
+    problems.sort(key=lambda problem: problem.severity != Status.FAILED)
     return problems
 
 

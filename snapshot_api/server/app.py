@@ -18,18 +18,13 @@ reads the settings `serve` left in the environment.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import fields
-from pathlib import Path
-from typing import Any
 
 import apsw
-import orjson
 import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -37,12 +32,10 @@ from starlette.middleware import Middleware
 from uvicorn.config import STARTUP_FAILURE
 
 from snapshot_api import __version__
-from snapshot_api.config import ServeSettings
+from snapshot_api.config import WORKER_SETTINGS_ENV, ServeSettings, decode_settings
 from snapshot_api.errors import SnapshotApiError
-from snapshot_api.readmode import ReadMode
 from snapshot_api.server import metrics
 from snapshot_api.server.caching import CORS_HEADERS, ConditionalGetMiddleware, PreflightMiddleware
-from snapshot_api.server.client_ip import ClientAddressResolver
 from snapshot_api.server.errors import (
     ApiError,
     api_error_handler,
@@ -53,13 +46,12 @@ from snapshot_api.server.errors import (
 from snapshot_api.server.logs import configure_logging
 from snapshot_api.server.observability import RequestContextMiddleware
 from snapshot_api.server.openapi import OpenApi
-from snapshot_api.server.ratelimit import RateLimitMiddleware
+from snapshot_api.server.ratelimit import RateLimitMiddleware, open_store, store_status
+from snapshot_api.server.ratelimit.client_ip import ClientAddressResolver
+from snapshot_api.server.ratelimit.redis_store import RedisBuckets
 from snapshot_api.server.routes import ENDPOINTS
 from snapshot_api.server.routing import AppContext, RouteTable
 from snapshot_api.snapshot import Snapshot
-
-WORKER_SETTINGS_ENV = "SNAPSHOT_API_WORKER_SETTINGS"
-"""Set by `serve` for its worker processes: the resolved settings as JSON."""
 
 BATCH_THREADS = 2
 """Threads per worker for large batches: SQLite releases the GIL while it works, so two
@@ -74,7 +66,14 @@ def create_app(
     """The ASGI app serving `snapshot`; with `owns_snapshot`, it is closed at shutdown."""
     metrics.install()
     batch_threads = ThreadPoolExecutor(BATCH_THREADS, thread_name_prefix="snapshot-batch")
-    context = AppContext(snapshot, settings, batch_threads, OpenApi(settings, ENDPOINTS))
+    limiter_store = open_store(settings) if settings.rate_limited else None
+    context = AppContext(
+        snapshot,
+        settings,
+        batch_threads,
+        OpenApi(settings, ENDPOINTS),
+        rate_limit_status=lambda: store_status(limiter_store),
+    )
     routes = [endpoint.bind(context) for endpoint in ENDPOINTS]
     table = RouteTable(routes)
     manifest = snapshot.manifest
@@ -84,7 +83,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if isinstance(limiter_store, RedisBuckets):
+            await limiter_store.check()  # so /health is right before the first request
         yield
+        if isinstance(limiter_store, RedisBuckets):
+            await limiter_store.aclose()
         batch_threads.shutdown(wait=True)
         if owns_snapshot:
             snapshot.close()
@@ -100,7 +103,7 @@ def create_app(
             ),
             Middleware(PreflightMiddleware, routes=table),
             *(
-                [Middleware(RateLimitMiddleware, settings=settings)]
+                [Middleware(RateLimitMiddleware, settings=settings, store=limiter_store)]
                 if settings.rate_limited
                 else []
             ),
@@ -123,30 +126,6 @@ def create_app(
 
 
 # --- worker processes ----------------------------------------------------------------
-
-
-def encode_settings(settings: ServeSettings) -> str:
-    """Settings as JSON for the environment of worker processes."""
-    values: dict[str, Any] = {}
-    for item in fields(ServeSettings):
-        value = getattr(settings, item.name)
-        if item.name == "trusted_proxy":
-            value = [str(network) for network in value]
-        elif isinstance(value, Path):
-            value = str(value)
-        values[item.name] = value
-    return orjson.dumps(values).decode()
-
-
-def decode_settings(text: str) -> ServeSettings:
-    values: dict[str, Any] = orjson.loads(text)
-    values["trusted_proxy"] = tuple(
-        ipaddress.ip_network(cidr, strict=False) for cidr in values["trusted_proxy"]
-    )
-    values["mmap"] = ReadMode(values["mmap"])
-    if values.get("snapshot_dir") is not None:
-        values["snapshot_dir"] = Path(values["snapshot_dir"])
-    return ServeSettings(**values)
 
 
 def worker_app() -> Starlette:

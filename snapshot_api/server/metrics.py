@@ -78,6 +78,13 @@ class _Collectors:
             multiprocess_mode="max",
             registry=self.registry,
         )
+        self.rate_limit_unlimited = Counter(
+            "rate_limit_unlimited_requests",
+            "Requests served without rate limiting because the shared bucket store (Redis) "
+            "could not be used, by reason (timeout, unreachable, error)",
+            ["reason"],
+            registry=self.registry,
+        )
         self.request_children: dict[tuple[str, str, int], Counter] = {}
         self.duration_children: dict[tuple[str, str], Histogram] = {}
         self.lookup_children: dict[tuple[str, str], Counter] = {}
@@ -136,6 +143,11 @@ def count_lookups(kind: str, result: str, amount: int = 1) -> None:
     if counter is None:
         counter = active.lookup_children[key] = active.lookups.labels(kind, result)
     counter.inc(amount)
+
+
+def count_unlimited(reason: str) -> None:
+    """Count one request let through unlimited because the bucket store failed."""
+    _active().rate_limit_unlimited.labels(reason).inc()
 
 
 def observe_batch(items: int) -> None:

@@ -65,6 +65,8 @@ class AppContext:
     settings: ServeSettings
     executor: Executor
     openapi: OpenApi
+    rate_limit_status: Callable[[], dict[str, Any]] | None = None
+    """What `/health` says about rate limiting in this process (the limiter's store)."""
 
 
 Handler = Callable[..., Any]

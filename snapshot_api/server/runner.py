@@ -34,7 +34,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from snapshot_api import __version__
-from snapshot_api.config import ServeSettings
+from snapshot_api.config import WORKER_SETTINGS_ENV, ServeSettings, encode_settings
 from snapshot_api.server.protocol import FastJsonHttpProtocol
 from snapshot_api.snapshot import Snapshot
 
@@ -100,7 +100,7 @@ def _uvicorn_options(settings: ServeSettings) -> dict[str, Any]:
         "access_log": False,
         "lifespan": "on",
         "server_header": False,
-        # the client address is resolved by snapshot_api.server.client_ip, against
+        # the client address is resolved by snapshot_api.server.ratelimit.client_ip, against
         # --trusted-proxy; uvicorn's own handling trusts the left-most X-Forwarded-For
         "proxy_headers": False,
         "backlog": BACKLOG,
@@ -135,8 +135,6 @@ def serve_in_process(settings: ServeSettings, snapshot: Snapshot, sock: socket.s
 
 def serve_workers(settings: ServeSettings, sock: socket.socket) -> bool:
     """Run the workers until SIGTERM; False when one failed to start (and all stopped)."""
-    from snapshot_api.server.app import WORKER_SETTINGS_ENV, encode_settings
-
     os.environ[WORKER_SETTINGS_ENV] = encode_settings(settings)
     config = uvicorn.Config(
         "snapshot_api.server.app:worker_app",

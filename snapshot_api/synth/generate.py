@@ -34,8 +34,8 @@ from snapshot_api.layout import (
     ZST_SUFFIX,
     Role,
 )
+from snapshot_api.progress import Progress
 from snapshot_api.synth.db import DumpWriter, ddl_of
-from snapshot_api.synth.progress import Progress
 from snapshot_api.synth.rows import TRACKS_PER_CHUNK
 from snapshot_api.synth.work import Chunk, ChunkMaker, WorkerFailed, produce
 
@@ -149,7 +149,7 @@ def synthesize(
     partials = {role: _partial(path) for role, path in finals.items()}
     for path in partials.values():
         path.unlink(missing_ok=True)  # left by an interrupted earlier run
-    report = Progress(tracks, "tracks", enabled=progress)
+    report = Progress("synth", tracks, unit="tracks", enabled=progress)
     writers: dict[Role, DumpWriter] = {}
     try:
         for role in roles:
@@ -162,7 +162,7 @@ def synthesize(
             writer.abandon()
         for path in partials.values():
             path.unlink(missing_ok=True)
-        report.close()
+        report.clear()
         if isinstance(exc, apsw.Error | OSError | WorkerFailed):
             raise SynthError(f"writing the synthetic dump into {directory} failed: {exc}") from None
         raise
@@ -189,7 +189,7 @@ def synthesize(
         elapsed=time.monotonic() - started,
         with_stats=with_stats,
     )
-    report.done(f"done in {result.elapsed:.1f} s")
+    report.finish(f"synth: done in {result.elapsed:.1f} s")
     return result
 
 

@@ -41,14 +41,6 @@ def stream_key(seed: int, purpose: str) -> int:
     return int.from_bytes(digest, "big")
 
 
-def mix64(value: int) -> int:
-    """splitmix64's finaliser: a bijection on 64-bit integers that scrambles every bit."""
-    value &= MASK64
-    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & MASK64
-    return value ^ (value >> 31)
-
-
 class IdMaker:
     """Spotify ids for the rowids of one table: unique, deterministic, random-looking."""
 

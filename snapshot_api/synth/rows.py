@@ -1,6 +1,6 @@
 """The rows of the main database, generated in independent chunks with the real data's shape.
 
-Shape (DUMP_SCHEMA.md statistics, per track): ≈0.229 albums, ≈0.060 artists,
+Shape (the real dump's statistics, per track): ≈0.229 albums, ≈0.060 artists,
 ≈1.36 track_artists rows, ≈0.437 artist_albums rows, ≈3 album_images per album,
 artist_images for a minority of artists, ≈0.145 genres per artist from 768
 genres, and few distinct available_markets lists shared by many rows.
@@ -13,13 +13,21 @@ How it stays fast and flat in memory:
   chunk depends only on the seed and its `ChunkPlan`, with its own
   `random.Random`, so chunks can be made in parallel processes.
 - What another row must know (Spotify ids, artist names, a recording's ISRC,
-  title and duration) is a pure function of a rowid (`synth_ids`), so nothing
+  title and duration) is a pure function of a rowid (`synth.ids`), so nothing
   generated earlier is kept.
 - Rare dirty cases are guaranteed per chunk: after a chunk is generated, each
   dirty case it lacks is forced onto one of its rows (`_force_*`), so even a
   2,000-track dump has every case, while at scale the natural rates dominate.
-- Each track also yields a `TrackInfo`, all that `synth_files` needs to make
+- Each track also yields a `TrackInfo`, all that `synth.files` needs to make
   the track's track_files row.
+
+Why one module of some 700 lines: `Generator` is one set of row makers over
+shared per-seed state (the id makers, the name and form hashers, the label
+cache, the artist window) whose methods call each other across tables (a
+track's title names a featured artist, an album's rows need its artists' ids,
+the `_force_*` pass rewrites rows of several tables). Split by table, every
+piece would take that whole state back as arguments; the pure helpers it uses
+already live in `synth.values`, `synth.text`, `synth.ids` and `synth.dirty`.
 """
 
 from __future__ import annotations

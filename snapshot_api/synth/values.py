@@ -135,16 +135,6 @@ def make_barcode(rng: random.Random, form: BarcodeForm, recent_upc_a: list[str])
     return f"{rng.randrange(10**6)}"[: 1 + rng.randrange(7)]  # SHORT: 1 to 7 digits
 
 
-def is_valid_gtin(text: str) -> bool:
-    """True for 8-14 digits whose last digit is the right check digit."""
-    return (
-        text.isascii()
-        and text.isdigit()
-        and 8 <= len(text) <= 14
-        and gtin_check_digit(text[:-1]) == int(text[-1])
-    )
-
-
 ALBUM_IMAGE_KINDS = (
     (640, "ab67616d0000b273"),
     (300, "ab67616d00001e02"),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import apsw
 from snapshot_api import __version__
 from snapshot_api.errors import SnapshotError
 from snapshot_api.files import schema_check
-from snapshot_api.files.schema_check import STATISTICS_TABLES, Problem, Severity, check_dump_file
+from snapshot_api.files.schema_check import STATISTICS_TABLES, Problem, check_dump_file
 from snapshot_api.files.sqlite import inspect, open_read_only
 from snapshot_api.layout import (
     FILE_NAMES,
@@ -34,13 +33,7 @@ from snapshot_api.layout import (
 from snapshot_api.manifest import SIDECAR_MANIFEST_KEY, FileRecord, Manifest, snapshot_id_of
 from snapshot_api.progress import format_bytes
 from snapshot_api.snapshot import Snapshot
-
-
-class Status(StrEnum):
-    OK = "ok"
-    WARNING = "warning"
-    FAILED = "failed"
-    SKIPPED = "skipped"
+from snapshot_api.verdict import Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +86,7 @@ def _open_probe(path: Path) -> str | None:
     return None
 
 
-def _role_severity(role: Role) -> Status:
+def role_severity(role: Role) -> Status:
     """Audio features are not served: their faults are warnings, never unfitness."""
     return Status.WARNING if role is Role.AUDIO_FEATURES else Status.FAILED
 
@@ -114,7 +107,7 @@ def check_files(target: Target) -> list[Check]:
             checks.append(
                 Check(
                     name,
-                    _role_severity(role),
+                    role_severity(role),
                     f"{dump_file.path.name} is not decompressed yet; run "
                     f"`snapshot-api build {target.directory}`",
                 )
@@ -126,7 +119,7 @@ def check_files(target: Target) -> list[Check]:
             error = _open_probe(dump_file.path)
             problem = None if error is None else f"cannot be read by SQLite: {error}"
         if problem is not None:
-            checks.append(Check(name, _role_severity(role), f"{dump_file.path.name} {problem}"))
+            checks.append(Check(name, role_severity(role), f"{dump_file.path.name} {problem}"))
             continue
         target.usable[role] = dump_file.path
         checks.append(
@@ -299,12 +292,12 @@ def check_schemas(target: Target) -> list[Check]:
             with reading(path) as connection:
                 problems = check_dump_file(connection, role)
         except apsw.Error as exc:
-            checks.append(Check(name, _role_severity(role), f"{path.name}: {exc}"))
+            checks.append(Check(name, role_severity(role), f"{path.name}: {exc}"))
             continue
-        failed = [p for p in problems if p.severity is Severity.FAILED]
-        warned = [p for p in problems if p.severity is Severity.WARNING]
+        failed = [p for p in problems if p.severity is Status.FAILED]
+        warned = [p for p in problems if p.severity is Status.WARNING]
         if failed:
-            status = _role_severity(role)
+            status = role_severity(role)
             checks.append(Check(name, status, f"{path.name}: {_join(failed + warned)}"))
         elif warned:
             checks.append(Check(name, Status.WARNING, f"{path.name}: {_join(warned)}"))

@@ -22,7 +22,8 @@ from snapshot_api.files.checksum import sha256_file
 from snapshot_api.files.sqlite import read_only_uri
 from snapshot_api.layout import SIDECAR_NAME, Role
 from snapshot_api.progress import Progress, Reporter, format_count
-from snapshot_api.verify.checks import Check, Status, Target, reading
+from snapshot_api.verdict import Status
+from snapshot_api.verify.checks import Check, Target, reading, role_severity
 from snapshot_api.verify.sampling import RESOLVED_OK, RESOLVED_WARNING
 
 MESSAGES_SHOWN = 3
@@ -30,10 +31,7 @@ MESSAGES_SHOWN = 3
 
 def _files(target: Target) -> list[tuple[str, Path, Status]]:
     """(label, path, status when broken) of every usable file, the sidecar last."""
-    files = [
-        (role.value, path, Status.WARNING if role is Role.AUDIO_FEATURES else Status.FAILED)
-        for role, path in target.usable.items()
-    ]
+    files = [(role.value, path, role_severity(role)) for role, path in target.usable.items()]
     if target.sidecar is not None:
         files.append(("sidecar", target.sidecar, Status.FAILED))
     return files
@@ -143,7 +141,7 @@ def check_checksums(target: Target, reporter: Reporter) -> list[Check]:
             continue
         actual = sha256_file(path, reporter)
         if actual != record.sha256:
-            status = Status.WARNING if role is Role.AUDIO_FEATURES else Status.FAILED
+            status = role_severity(role)
             checks.append(
                 Check(
                     name,

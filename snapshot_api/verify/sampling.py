@@ -13,7 +13,7 @@ every sampled album with a well-formed barcode must be in it.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,8 @@ import apsw
 from snapshot_api.errors import InvalidIdentifier
 from snapshot_api.identifiers import Kind, parse, stored_barcode_key
 from snapshot_api.layout import Role
-from snapshot_api.verify.checks import Check, Status, Target, reading
+from snapshot_api.verdict import Status
+from snapshot_api.verify.checks import Check, Target, reading
 
 RESOLVED_OK = 0.99
 RESOLVED_WARNING = 0.5
@@ -38,6 +39,29 @@ def rowid_range(connection: apsw.Connection, table: str) -> tuple[int, int] | No
     return int(low), int(high)
 
 
+def text_safe(columns: str) -> str:
+    """Select `columns` (comma-separated) as value and is-text pairs, text as its bytes.
+
+    Python's conversion of a TEXT value that is not UTF-8 raises, which would
+    stop a check at one dirty cell; `decoded` reads such text with U+FFFD in
+    place of the bad bytes, as lookups serve it.
+    """
+    pairs = []
+    for column in (name.strip() for name in columns.split(",")):
+        text = f"typeof({column}) = 'text'"
+        pairs.append(f"iif({text}, CAST({column} AS BLOB), {column}), {text}")
+    return ", ".join(pairs)
+
+
+def decoded(row: Sequence[Any]) -> tuple[Any, ...]:
+    """The values of a `text_safe` row, text decoded."""
+    values, flags = row[0::2], row[1::2]
+    return tuple(
+        value.decode(errors="replace") if is_text else value
+        for value, is_text in zip(values, flags, strict=True)
+    )
+
+
 def sample_rows(
     connection: apsw.Connection,
     table: str,
@@ -50,12 +74,15 @@ def sample_rows(
     if bounds is None:
         return []
     low, high = bounds
-    sql = f"SELECT rowid, {columns} FROM {table} WHERE rowid >= ? ORDER BY rowid LIMIT 1"
+    sql = (
+        f"SELECT rowid, 0, {text_safe(columns)} FROM {table} WHERE rowid >= ?"
+        " ORDER BY rowid LIMIT 1"
+    )
     rows = []
     for _ in range(size):
         row = connection.execute(sql, (rng.randint(low, high),)).fetchone()
         if row is not None:
-            rows.append(tuple(row))
+            rows.append(decoded(row))
     return rows
 
 
@@ -187,8 +214,10 @@ def check_sidecar_sample(target: Target, rng: random.Random, size: int) -> list[
         entries = _sample_barcodes(sidecar, rng, size)
         for barcode, album_rowid in entries:
             row = connection.execute(
-                "SELECT external_id_upc FROM albums WHERE rowid = ?", (album_rowid,)
+                f"SELECT {text_safe('external_id_upc')} FROM albums WHERE rowid = ?",
+                (album_rowid,),
             ).fetchone()
+            row = None if row is None else decoded(row)
             if row is None:
                 wrong.append(f"barcode {barcode} → album rowid {album_rowid}, which does not exist")
             elif stored_barcode_key(row[0]) != barcode:

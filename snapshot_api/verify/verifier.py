@@ -4,9 +4,10 @@ Quick mode (default) costs seconds whatever the snapshot's size: headers,
 manifest, sidecar, schema and indexes, the library's query plans, and random
 samples (`checks`, `sampling`). `--full` adds what needs every page:
 integrity_check, SHA-256 against the manifest, full-table reference and row
-counts (`full`). One line per check, or a JSON report; exit status 0 when no
-check failed, 1 otherwise. Everything is opened
-`mode=ro&immutable=1`: verify never writes, locks or touches a file's mtime.
+counts (`full`), and text cells that are not UTF-8 (`encoding`). One line
+per check, or a JSON report; exit status 0 when no check failed, 1 otherwise.
+Everything is opened `mode=ro&immutable=1`: verify never writes, locks or
+touches a file's mtime.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from typing import Any
 import apsw
 
 from snapshot_api.progress import Reporter
+from snapshot_api.verdict import Status
 from snapshot_api.verify import full as fullchecks
 from snapshot_api.verify import sampling
 from snapshot_api.verify.checks import (
     Check,
-    Status,
     Target,
     check_files,
     check_manifest,
@@ -34,6 +35,7 @@ from snapshot_api.verify.checks import (
     check_sidecar_file,
     check_statistics,
 )
+from snapshot_api.verify.encoding import check_text_encoding
 
 
 @dataclass(slots=True)
@@ -69,11 +71,25 @@ class VerifyReport:
 
 
 def _guarded(step: str, run: Callable[[], list[Check]]) -> list[Check]:
-    """A check that hits an unreadable or corrupt file reports it instead of crashing."""
+    """A check that hits an unreadable or corrupt file reports it instead of crashing.
+
+    Text that is not UTF-8 stops a check where it reads a cell as a string; the
+    check did not finish, but lookups serve such cells (with U+FFFD), so it is
+    a warning, and `--full` counts every such cell.
+    """
     try:
         return run()
     except apsw.Error as exc:
         return [Check(step, Status.FAILED, f"SQLite error: {exc}")]
+    except UnicodeDecodeError as exc:
+        return [
+            Check(
+                step,
+                Status.WARNING,
+                f"stopped at text that is not UTF-8 (byte 0x{exc.object[exc.start]:02x}); "
+                "the file may be damaged: `verify --full` counts such cells",
+            )
+        ]
     except OSError as exc:
         return [Check(step, Status.FAILED, f"{exc.filename or ''}: {exc.strerror or exc}")]
 
@@ -114,6 +130,7 @@ def verify(
             ("checksums", lambda: fullchecks.check_checksums(target, reporter)),
             ("references", lambda: fullchecks.check_full_references(target, reporter)),
             ("row counts", lambda: fullchecks.check_counts(target, reporter)),
+            ("text encoding", lambda: check_text_encoding(target, reporter)),
         ]
     for step, run_step in steps:
         report.checks.extend(_guarded(step, run_step))

@@ -3,13 +3,15 @@
 Real files and real processes throughout: builds are run as `python -m
 snapshot_api build`, killed with real signals at known points (the
 `SNAPSHOT_API_TEST_PAUSE` hook), and checked by reading the files they leave.
+Longer than most test modules because `build` is one command whose steps
+(decompress, check, sidecar, manifest) are tested through the same fixtures
+and the same interrupted-process helpers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import os
 import signal
 import sqlite3
@@ -28,7 +30,7 @@ from snapshot_api.build.sidecar import read_meta
 from snapshot_api.identifiers import stored_barcode_key
 from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME, Role, find_dump_files
 from snapshot_api.manifest import Manifest
-from snapshot_api.progress import Progress, Reporter
+from snapshot_api.progress import Reporter
 from snapshot_api.synth.sample import ensure_sample, sample_dir
 from snapshot_api.verify.verifier import verify
 from tests.support.fixtures import ROOT, CliRunner, SnapshotFactory, cli_command
@@ -493,35 +495,6 @@ def test_old_go_server_file_names_are_accepted(snapshot_factory: SnapshotFactory
     }
     with Snapshot.open(directory) as snap:
         assert snap.has_track_files
-
-
-# --- progress display -------------------------------------------------------------------
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_progress_redraws_one_line_on_a_terminal_and_logs_lines_otherwise() -> None:
-    terminal = Terminal()
-    progress = Progress("decompressing x", 2_000_000, unit="bytes", stream=terminal, interval=0)
-    progress.update(500_000)
-    progress.update(1_000_000)
-    progress.finish("done")
-    text = terminal.getvalue()
-    assert text.count("\r") == 3 and text.endswith("\n") and text.count("\n") == 1
-    assert text.rsplit("\r", 1)[1].strip() == "done"  # padded over the longer status line
-    assert "500.0 kB of 2.0 MB (25%)" in text and "ETA" in text and "/s" in text
-
-    log = io.StringIO()
-    progress = Progress("counting", None, stream=log, log_interval=0)
-    progress.update(1234)
-    progress.finish()
-    lines = log.getvalue().splitlines()
-    assert "\r" not in log.getvalue()
-    assert lines[0].startswith("counting: 1,234, ")
-    assert len(lines) == 2
 
 
 def test_zstd_multiframe_input_is_decompressed_whole(snapshot_factory: SnapshotFactory) -> None:

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 import pytest
 
 from snapshot_api import Snapshot
+from tests.support.fixtures import run_command
 from tests.support.handmade import ALBUM, SHARED_ISRC, TRACK, write_dump
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "snapshot_api", *args], capture_output=True, text=True, timeout=60
-    )
+    return run_command(*args, timeout=60)
 
 
 def test_prints_the_library_documents_keyed_by_value(hand_snapshot: Path) -> None:
@@ -63,3 +61,31 @@ def test_bad_arguments_are_one_line_exit_2(args: list[str]) -> None:
     done = cli(*args)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "error:" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["isrc", SHARED_ISRC], "DIR is missing: 'isrc' is a kind, not a snapshot directory"),
+        (["track", TRACK[1], ALBUM[1]], "DIR is missing: 'track' is a kind"),
+        ([SHARED_ISRC], "the following arguments are required: KIND, VALUE"),
+    ],
+)
+def test_a_forgotten_dir_is_named_as_missing(args: list[str], expected: str) -> None:
+    done = cli("lookup", *args)
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1 and expected in done.stderr
+    assert "invalid choice" not in done.stderr
+
+
+def test_a_wrong_kind_names_the_kinds(hand_snapshot: Path) -> None:
+    done = cli("lookup", str(hand_snapshot), SHARED_ISRC, SHARED_ISRC)
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1
+    assert f"KIND is missing or wrong: {SHARED_ISRC!r} is not one of isrc, upc" in done.stderr
+
+
+def test_options_may_stand_between_the_words(hand_snapshot: Path) -> None:
+    done = cli("lookup", str(hand_snapshot), "--compact", "isrc", SHARED_ISRC)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("\n") == 1

@@ -7,9 +7,11 @@ address comes from the environment), in front of the rate-limit test app.
 from __future__ import annotations
 
 import os
-import shutil
+import signal
 import subprocess
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,20 +19,22 @@ import httpx
 import orjson
 import pytest
 
-from tests.support.ratelimit_app import ROOT, RunningServer, free_port
+from tests.support.fixtures import ROOT
+from tests.support.handmade import SHARED_ISRC
+from tests.support.ratelimit_app import RunningServer
+from tests.support.server_process import (
+    ServerProcess,
+    free_port,
+    start_server,
+    wait_until_answers,
+)
+from tests.support.tools import require_program
 
 pytestmark = pytest.mark.slow
 
-CADDY = shutil.which("caddy")
+CADDY = require_program("caddy", "caddy")
 CADDYFILE = ROOT / "Caddyfile"
 BODY_LIMIT = 2000
-
-if CADDY is None:
-    pytest.skip(
-        "caddy is not installed and could not be: .ci/run installs Debian's caddy package "
-        "when it runs as root (apt-get install caddy)",
-        allow_module_level=True,
-    )
 
 
 def caddy_env(tmp: Path, site: str, upstream: str) -> dict[str, str]:
@@ -63,17 +67,17 @@ class RunningCaddy:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(self.url + "/health", timeout=1)
-                return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"caddy did not start: {self.log.read_text()[-2000:]}")
-            time.sleep(0.05)
+        try:  # /metrics is answered by Caddy itself, whatever the upstreams' state
+            wait_until_answers(
+                self.url + "/metrics",
+                self.process,
+                timeout=20,
+                status=None,
+                context=lambda: self.log.read_text()[-2000:],
+            )
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -209,9 +213,93 @@ def test_body_limit_matches_the_server_and_answers_json(
 def test_upstream_down_is_a_json_503(tmp_path: Path) -> None:
     caddy = RunningCaddy(tmp_path, f"127.0.0.1:{free_port()}")  # nothing listens there
     try:
-        response = httpx.get(caddy.url + "/lookup/track/x")
+        response = httpx.get(caddy.url + "/lookup/track/x", timeout=30)  # after the retries
     finally:
         caddy.stop()
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "not_ready"
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_metrics_are_not_public_through_caddy(
+    proxied: tuple[RunningServer, RunningCaddy],
+) -> None:
+    server, caddy = proxied
+    assert httpx.get(server.url + "/metrics").status_code == 200, "the server has /metrics"
+    for path in ("/metrics", "/metrics/", "/metrics?x=1"):
+        response = httpx.get(caddy.url + path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["error"]["code"] == "not_found"
+
+
+class Load:
+    """Requests through Caddy from a few threads until stopped; every status counted.
+
+    A transport error (Caddy not answering) counts as status 0.
+    """
+
+    def __init__(self, url: str, threads: int = 4) -> None:
+        self.url = url
+        self.statuses: Counter[int] = Counter()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run) for _ in range(threads)]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            while not self._stop.is_set():
+                try:
+                    status = client.get(f"/lookup/isrc/{SHARED_ISRC}").status_code
+                except httpx.TransportError:
+                    status = 0
+                with self._lock:
+                    self.statuses[status] += 1
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.statuses.values())
+
+    def stop(self) -> Counter[int]:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        return self.statuses
+
+
+def answered(server: ServerProcess) -> int:
+    """Lookups this server process has logged answering."""
+    return sum(1 for line in server.events("request") if line.get("path", "").startswith("/lookup"))
+
+
+def test_two_upstreams_one_stopped_and_restarted_fail_no_request(
+    tmp_path: Path, hand_snapshot: Path
+) -> None:
+    servers = [start_server(hand_snapshot, "--rate", "0") for _ in range(2)]
+    port = servers[0].port
+    caddy = RunningCaddy(tmp_path, " ".join(f"127.0.0.1:{s.port}" for s in servers))
+    load = Load(caddy.url)
+    try:
+        deadline = time.monotonic() + 20
+        while min(answered(s) for s in servers) < 20 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert min(answered(s) for s in servers) >= 20, "both upstreams take traffic"
+
+        assert servers[0].stop(signal.SIGTERM) == 0, "drained and stopped cleanly"
+        before = load.total()
+        time.sleep(3)  # the survivor carries everything meanwhile
+        assert load.total() > before + 50
+
+        servers[0] = start_server(hand_snapshot, "--rate", "0", "--port", str(port))
+        deadline = time.monotonic() + 20
+        while answered(servers[0]) < 20 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert answered(servers[0]) >= 20, "traffic returned to the restarted upstream"
+    finally:
+        statuses = load.stop()
+        caddy.stop()
+        for server in servers:
+            server.stop()
+    assert set(statuses) == {200}, statuses

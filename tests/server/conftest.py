@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.redis_server import RedisServer
 from tests.support.server_process import SHARED_SERVER_SETTINGS, ServerProcess, start_server
 
 
@@ -38,3 +39,19 @@ def server(hand_snapshot: Path) -> Iterator[ServerProcess]:
 def client(server: ServerProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=10) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real `redis-server` for the tests that only read and write buckets in it."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A `redis-server` of this test alone, which it may kill, stall and restart."""
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()

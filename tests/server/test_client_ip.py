@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from snapshot_api.server.client_ip import (
+from snapshot_api.server.ratelimit.client_ip import (
     ClientAddressResolver,
     client_ip,
     format_address,

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from snapshot_api.server.ratelimit_table import FILE_PREFIX, FILE_SUFFIX, shared_memory_dir
+from snapshot_api.server.ratelimit.table import FILE_PREFIX, FILE_SUFFIX, shared_memory_dir
 from tests.support.handmade import SHARED_ISRC, TRACK
 from tests.support.server_process import ServerProcess, start_server
 
@@ -41,6 +41,8 @@ def test_lookups_are_limited_and_status_routes_are_not(frozen_server: ServerProc
         assert int(refused.headers["retry-after"]) >= 1
         assert "RateLimit" in refused.headers["access-control-expose-headers"]
         assert refused.headers["access-control-allow-origin"] == "*"
+        health = client.get("/health").json()["rate_limit"]
+        assert health == {"store": "memory", "limiting": True}
         for path in ("/health", "/ready", "/metrics"):
             exempt = client.get(path)
             assert exempt.status_code == 200, path
@@ -75,6 +77,8 @@ def test_two_workers_share_one_limit(hand_snapshot: Path) -> None:
     pid = server.process.pid
     try:
         assert len(table_files(pid)) == 1, "serve made one shared table"
+        health = httpx.get(server.url + "/health").json()["rate_limit"]
+        assert health == {"store": "shared_memory", "limiting": True}
         statuses = []
         for _ in range(40):  # a new connection each time: the kernel spreads them over workers
             with httpx.Client(base_url=server.url) as client:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import multiprocessing
 import os
@@ -20,13 +21,15 @@ from hypothesis import strategies as st
 
 from snapshot_api.config import ServeSettings
 from snapshot_api.server.ratelimit import STATE_ENV, create_shared_state, open_table
-from snapshot_api.server.ratelimit_table import (
+from snapshot_api.server.ratelimit.redis_store import RedisBuckets
+from snapshot_api.server.ratelimit.table import (
     FILE_PREFIX,
     FILE_SUFFIX,
     WAYS,
     BucketTable,
     TableMismatch,
 )
+from tests.support.redis_server import RedisServer
 
 
 class VirtualClockLoop(asyncio.SelectorEventLoop):
@@ -55,6 +58,49 @@ STEPS = st.lists(
 )
 
 
+_keys = itertools.count(1)
+
+
+@pytest.fixture(scope="module", params=["table", "redis"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Every store, the same oracle: the shared-memory table and the Redis script."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_server")
+    return str(request.param)
+
+
+def run_store(
+    kind: str,
+    request: pytest.FixtureRequest,
+    rate: float,
+    burst: int,
+    steps: list[tuple[float, int]],
+) -> list[tuple[bool, float]]:
+    """Feed `steps` (virtual time, cost) to a fresh bucket of the store `kind`."""
+    if kind == "table":
+        table = BucketTable.private(rate, burst, capacity=8)
+        try:
+            return [table.take(42, cost, now=now) for now, cost in steps]
+        finally:
+            table.close()
+    redis: RedisServer = request.getfixturevalue("redis_server")
+    key = next(_keys)
+
+    async def drive() -> list[tuple[bool, float]]:
+        buckets = RedisBuckets(redis.url, rate, burst, timeout=5.0)
+        try:
+            results = []
+            for now, cost in steps:
+                result = await buckets.take(key, cost, now=now)
+                assert result is not None, buckets.status()
+                results.append(result)
+            return results
+        finally:
+            await buckets.aclose()
+
+    return asyncio.run(drive())
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     rate=st.sampled_from([0.5, 1.0, 2.0, 8.0, 64.0]),
@@ -62,31 +108,34 @@ STEPS = st.lists(
     steps=STEPS,
 )
 def test_admits_exactly_what_aiolimiter_admits(
-    rate: float, burst: int, steps: list[tuple[int, int]]
+    store_kind: str,
+    request: pytest.FixtureRequest,
+    rate: float,
+    burst: int,
+    steps: list[tuple[int, int]],
 ) -> None:
-    """The table is AsyncLimiter's leaky bucket: the same decisions at the same times."""
-    table = BucketTable.private(rate, burst, capacity=8)
+    """Each store is AsyncLimiter's leaky bucket: the same decisions at the same times."""
+    expected: list[tuple[bool, int]] = []
+    timed: list[tuple[float, int]] = []
 
-    async def compare() -> None:
+    async def oracle() -> None:
         loop = asyncio.get_running_loop()
         assert isinstance(loop, VirtualClockLoop)
         limiter = AsyncLimiter(max_rate=burst, time_period=burst / rate)
         for eighths, wanted in steps:
             loop.now += eighths / 8
             cost = min(wanted, burst)
-            expected = limiter.has_capacity(cost)
-            if expected:
+            admitted = limiter.has_capacity(cost)
+            if admitted:
                 await limiter.acquire(cost)
-            admitted, tokens = table.take(42, cost, now=loop.now)
-            assert admitted == expected
-            # The tokens the table reports are the capacity AsyncLimiter has left.
-            whole = math.floor(tokens)
-            assert limiter.has_capacity(whole)
-            if whole < burst:
-                assert not limiter.has_capacity(whole + 1)
+            # The whole tokens left are the largest capacity AsyncLimiter still has.
+            whole = max(n for n in range(burst + 1) if n == 0 or limiter.has_capacity(n))
+            expected.append((admitted, whole))
+            timed.append((loop.now, cost))
 
-    run_virtual(compare())
-    table.close()
+    run_virtual(oracle())
+    got = run_store(store_kind, request, rate, burst, timed)
+    assert [(admitted, math.floor(tokens)) for admitted, tokens in got] == expected
 
 
 def test_refused_request_spends_nothing_and_gets_its_refund() -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,21 +16,14 @@ import structlog
 import uvloop
 
 from snapshot_api.server.runner import listen_socket
-from tests.support.fixtures import copy_snapshot
+from tests.support.fixtures import copy_snapshot, run_command
 from tests.support.handmade import SHARED_ISRC, TRACK, write_dump
-from tests.support.server_process import ROOT, start_server
+from tests.support.server_process import start_server
 
 
 def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run `serve` expecting it to refuse quickly."""
-    return subprocess.run(
-        [sys.executable, "-m", "snapshot_api", "serve", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
+    return run_command("serve", *args, env=env, timeout=60)
 
 
 @pytest.mark.parametrize(
@@ -247,8 +238,8 @@ def test_a_worker_that_cannot_open_the_snapshot_fails_start_up(
     """The supervisor stops on this status instead of restarting the worker forever."""
     from uvicorn.config import STARTUP_FAILURE
 
-    from snapshot_api.config import ServeSettings
-    from snapshot_api.server.app import WORKER_SETTINGS_ENV, encode_settings, worker_app
+    from snapshot_api.config import WORKER_SETTINGS_ENV, ServeSettings, encode_settings
+    from snapshot_api.server.app import worker_app
 
     settings = ServeSettings(snapshot_dir=tmp_path / "gone", workers=2)
     monkeypatch.setenv(WORKER_SETTINGS_ENV, encode_settings(settings))

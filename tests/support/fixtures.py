@@ -7,10 +7,11 @@ whichever pytest loaded last.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import zstandard
@@ -53,3 +54,20 @@ CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 def cli_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "snapshot_api", *args]
+
+
+def run_command(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    prefix: tuple[str, ...] = (),
+    timeout: float = CLI_TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m snapshot_api ARGS` as a real process, run to its end; `env` adds variables."""
+    return subprocess.run(
+        [*prefix, *cli_command(*args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )

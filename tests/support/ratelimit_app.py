@@ -19,14 +19,11 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -35,7 +32,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from snapshot_api.config import add_serve_arguments, settings_from
-from snapshot_api.server.client_ip import client_ip
 from snapshot_api.server.errors import ApiError
 from snapshot_api.server.observability import RequestContextMiddleware
 from snapshot_api.server.ratelimit import (
@@ -43,6 +39,7 @@ from snapshot_api.server.ratelimit import (
     charge_batch_items,
     create_shared_state,
 )
+from snapshot_api.server.ratelimit.client_ip import client_ip
 from snapshot_api.server.routing import (
     LIVE,
     UNCACHED,
@@ -52,6 +49,8 @@ from snapshot_api.server.routing import (
     Policy,
     RouteTable,
 )
+from tests.support.fixtures import ROOT
+from tests.support.server_process import free_port, wait_until_answers
 
 
 def create() -> Starlette:
@@ -67,7 +66,7 @@ def create() -> Starlette:
 
     async def batch(request: Request) -> Response:
         items = (await request.json())["items"]
-        charge_batch_items(request.scope, len(set(items)))
+        await charge_batch_items(request.scope, len(set(items)))
         return JSONResponse({"items": len(set(items)), "pid": os.getpid()})
 
     async def stats(request: Request) -> Response:
@@ -121,17 +120,6 @@ def create() -> Starlette:
     return app
 
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class RunningServer:
     """`python -m tests.support.ratelimit_app --port P OPTIONS...` as a context manager."""
 
@@ -152,19 +140,11 @@ class RunningServer:
             env={**clean, **(env or {})},
             cwd=ROOT,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"test server exited with status {self.process.returncode}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("test server did not answer within 30 s")
-            time.sleep(0.05)
+        try:
+            wait_until_answers(self.url + "/health", self.process)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process.poll() is None:

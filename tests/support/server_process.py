@@ -1,29 +1,69 @@
-"""A real `snapshot-api serve` process for HTTP tests (fixtures are in conftest.py).
+"""Real server processes for HTTP tests: `snapshot-api serve`, and the pieces every harness shares.
 
 Each server is started the way a user starts it (`python -m snapshot_api serve
 DIR --port 0 ...`); the port it got is read from its JSON start-up line, and
-`start_server` waits for `/health` before handing it out.
+`start_server` waits for `/health` before handing it out (fixtures are in
+conftest.py). `wait_until_answers` and `free_port` are the one way the test
+harnesses (this one, the rate-limit app, Caddy) wait for a process to serve.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import orjson
 
 from snapshot_api.config import ServeSettings
+from tests.support.fixtures import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SHARED_SERVER_SETTINGS = ServeSettings(rate=0, max_batch_items=20, max_body_bytes=4096)
 """The shared `server`: rate limiting off, small limits for the limit tests."""
 START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now (for programs that cannot take 0)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_answers(
+    url: str,
+    process: subprocess.Popen[bytes],
+    *,
+    timeout: float = START_TIMEOUT,
+    status: int | None = 200,
+    context: Callable[[], str] = lambda: "",
+) -> None:
+    """Poll `url` until it answers (with `status`, unless None) while `process` lives.
+
+    Raises RuntimeError if the process exits first and TimeoutError after
+    `timeout` seconds; both messages end with `context()` (its stderr, a log).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            answer = httpx.get(url, timeout=2)
+            if status is None or answer.status_code == status:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}: {context()}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {timeout:.0f} s: {context()}")
+        time.sleep(0.05)
 
 
 class ServerProcess:
@@ -84,16 +124,13 @@ class ServerProcess:
                 if remaining <= 0:
                     raise TimeoutError("no start-up line")
                 self._seen.wait(min(remaining, 0.2))
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.read_stderr()!r}")
-            time.sleep(0.05)
-        raise TimeoutError("/health never answered")
+        wait_until_answers(
+            self.url + "/health",
+            self.process,
+            timeout=max(deadline - time.monotonic(), 0.1),
+            context=self.read_stderr,
+        )
+        return self
 
     def events(self, name: str) -> list[dict[str, object]]:
         with self._seen:

@@ -1,7 +1,8 @@
 """The synthetic dump generator: schema, shape, dirty cases, determinism, safety, CLI.
 
 Dumps are generated once per session (a few thousand tracks each) and only
-read by the tests; tests that write make their own directories.
+read by the tests; tests that write make their own directories. One module
+because those session dumps are what nearly every test reads.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from snapshot_api.layout import schema_sql
 from snapshot_api.synth.db import split_ddl
 from snapshot_api.synth.dirty import CASES, find_dirty
 from snapshot_api.synth.generate import SynthError, SynthReport, synthesize
+from tests.support.fixtures import ROOT, run_command
 from tests.support.prepare import prepare
 
-ROOT = Path(__file__).resolve().parents[2]
 MAIN = "spotify_clean.sqlite3"
 FILES = "spotify_clean_track_files.sqlite3"
 SMALL = 2000
@@ -399,13 +400,7 @@ def test_progress_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def cli(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "snapshot_api", "synth", *arguments],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_command("synth", *arguments)
 
 
 @pytest.mark.parametrize(

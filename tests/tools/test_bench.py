@@ -10,13 +10,13 @@ that bad arguments are one line and exit status 2.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.tools import require_program
 from tools.bench.report import SECTIONS
 from tools.bench.stats import Summary, ratio, spread
 from tools.bench.wrk import parse
@@ -60,8 +60,7 @@ def test_summary_is_median_and_range() -> None:
 
 @pytest.fixture(scope="session")
 def quick_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    if shutil.which("wrk") is None:
-        pytest.skip("wrk is not installed (apt-get install -y wrk): the benchmark needs it")
+    require_program("wrk", "wrk")  # the benchmark's load generator
     data = tmp_path_factory.mktemp("bench")
     before = (ROOT / "BENCHMARKS.md").read_bytes() if (ROOT / "BENCHMARKS.md").exists() else None
     done = subprocess.run(
@@ -127,3 +126,15 @@ def test_bad_arguments_are_one_line_and_status_2() -> None:
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "--sizes" in done.stderr
+
+
+def test_a_rewritten_report_keeps_the_hand_written_sections() -> None:
+    from tools.bench import with_hand_written
+
+    previous = "# Benchmarks\n\n## Lookups\n\nold\n\n## Several hosts\n\nby hand\n"
+    rendered = "# Benchmarks\n\n## Lookups\n\nnew\n"
+    kept = with_hand_written(rendered, previous)
+    assert kept == "# Benchmarks\n\n## Lookups\n\nnew\n\n## Several hosts\n\nby hand\n"
+    assert with_hand_written(rendered, "") == rendered
+    current = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
+    assert with_hand_written(current, current) == current

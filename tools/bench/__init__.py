@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import pickle
+import re
 import shlex
 import sys
 import time
@@ -235,10 +236,31 @@ def measure(results: Results) -> None:
 
 
 def write_report(results: Results, output: Path) -> None:
+    """Write the report, keeping the hand-written sections of the previous one at its end."""
     output.parent.mkdir(parents=True, exist_ok=True)
+    previous = output.read_text(encoding="utf-8") if output.is_file() else ""
     temporary = output.with_name(output.name + ".tmp")
-    temporary.write_text(report.render(results), encoding="utf-8")
+    temporary.write_text(with_hand_written(report.render(results), previous), encoding="utf-8")
     temporary.replace(output)
+
+
+def _sections(text: str) -> list[tuple[str, str]]:
+    """(heading line, whole section text) of every `## ` section of a report."""
+    parts = re.split(r"(?m)^(?=## )", text)
+    return [(part.split("\n", 1)[0], part) for part in parts if part.startswith("## ")]
+
+
+def with_hand_written(rendered: str, previous: str) -> str:
+    """`rendered`, followed by the sections of `previous` this run does not write.
+
+    Sections measured by other programs (several hosts, search, comparisons between
+    checkouts, ...) are written by hand; a rerun must not drop them.
+    """
+    produced = {heading for heading, _text in _sections(rendered)}
+    kept = [text.rstrip("\n") for heading, text in _sections(previous) if heading not in produced]
+    if not kept:
+        return rendered
+    return rendered.rstrip("\n") + "\n\n" + "\n\n".join(kept) + "\n"
 
 
 def _finish(results: Results, started: float) -> None:

@@ -2,7 +2,7 @@
 
 py-spy reads the target's stacks from outside (no instrumentation in the
 server, ~no overhead at 200 Hz). Time spent in C (SQLite via apsw, orjson)
-shows as its calling Python frame, so a leaf in `snapshot_api/documents.py`
+shows as its calling Python frame, so a leaf in `snapshot_api/documents/`
 is SQLite finding rows and rendering documents. Samples are summarised as a
 share per area (by the leaf frame's file) and the top functions by own time.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 from tools.bench.processes import Background, BenchError, run_measured
 
 AREAS: tuple[tuple[str, str], ...] = (
-    ("snapshot_api/documents.py", "SQLite: probes + JSON rendering (documents)"),
+    ("snapshot_api/documents/", "SQLite: probes + JSON rendering (documents)"),
     ("snapshot_api/snapshot.py", "library glue (snapshot)"),
     ("snapshot_api/server", "our HTTP layer (routes, middleware)"),
     ("snapshot_api/", "other snapshot_api"),

@@ -3,6 +3,10 @@
 Figures are medians with min–max over the run's repetitions; ratios are of
 medians. Each section says what was measured and how, so a reader can rerun
 the exact commands at the top and compare.
+
+One module of some 600 lines on purpose: it is one function per section of
+BENCHMARKS.md, in the document's order, over the one `Results` value; split
+across files, the order of the document would no longer be the order of the code.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from snapshot_api.identifiers import Kind
+from snapshot_api.progress import format_bytes
 from tools.bench import servers
 from tools.bench.http import OURS, PEER
 from tools.bench.inprocess import InProcessFigures, modes
@@ -48,13 +53,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 def _mode(size: int) -> str:
     return "single" if size == 1 else f"batch {size}"
-
-
-def _bytes(size: int) -> str:
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if size >= scale:
-            return f"{size / scale:,.2f} {unit}"
-    return f"{size} B"
 
 
 def render(results: Results) -> str:
@@ -169,7 +167,7 @@ def _snapshots(results: Results) -> list[str]:
         rows.append(
             [
                 label,
-                ", ".join(f"{name} {_bytes(size)}" for name, size in info.files.items()),
+                ", ".join(f"{name} {format_bytes(size, 2)}" for name, size in info.files.items()),
                 f"{info.counts.get('albums', 0):,} / {info.counts.get('artists', 0):,}",
                 synth,
                 f"{info.synth.peak_rss_mb:,.0f}",
@@ -232,8 +230,8 @@ def _decompression(results: Results) -> list[str]:
         [
             [
                 f"{d.tracks:,}",
-                _bytes(d.compressed_bytes),
-                _bytes(d.decompressed_bytes),
+                format_bytes(d.compressed_bytes, 2),
+                format_bytes(d.decompressed_bytes, 2),
                 compress,
                 f"{d.decompress_seconds:,.2f} s",
                 number(d.mb_per_second),

@@ -127,12 +127,27 @@ BATCH_RESPONSE = obj(
     "`invalid`. All seven keys are always present.",
 )
 
+RATE_LIMIT_STATE = obj(
+    {
+        "store": {"enum": ["off", "memory", "shared_memory", "redis"]},
+        "limiting": BOOLEAN,
+        "url": {**STRING, "description": "The Redis URL, without user or password."},
+        "reason": {"enum": ["timeout", "unreachable", "error"]},
+        "error": STRING,
+        "since": {**STRING, "description": "When Redis stopped answering (UTC)."},
+    },
+    ["store", "limiting"],
+    "Whether this worker process limits requests now; false with a reason while Redis "
+    "cannot be used (requests are then served unlimited).",
+)
+
 HEALTH = obj(
     {
         "status": {"const": "ok"},
         "snapshot_id": STRING,
         "version": STRING,
         "counts": {"type": "object", "additionalProperties": INTEGER},
+        "rate_limit": RATE_LIMIT_STATE,
     },
     ["status", "snapshot_id", "version", "counts"],
     "The process serves; the snapshot's identity and row counts from its manifest.",

@@ -50,7 +50,7 @@ def _handler(context: AppContext) -> Callable[[Request], Awaitable[Response]]:
         wanted = batch.parse_request(body, settings.max_batch_items)
         items = sum(len(values) for values in wanted.values())
         # 1 token per started 50 distinct items; refused (429) before any query runs
-        charge_batch_items(request.scope, items)
+        await charge_batch_items(request.scope, items)
         if items <= LOOP_BATCH_ITEMS and not snapshot.overlaps_reads:
             result = batch.answer(snapshot, wanted)
         else:

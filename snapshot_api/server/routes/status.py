@@ -40,8 +40,12 @@ def _health(context: AppContext) -> RequestHandler:
         "counts": manifest.counts,
     }
 
+    rate_limit = context.rate_limit_status
+
     async def health(request: Request) -> Response:
-        return json_response(body, headers=NO_STORE)
+        if rate_limit is None:
+            return json_response(body, headers=NO_STORE)
+        return json_response({**body, "rate_limit": rate_limit()}, headers=NO_STORE)
 
     return health
 
@@ -132,7 +136,8 @@ def _metrics_operation(settings: ServeSettings) -> Schema:
         "description": "Text exposition format, summed over all worker processes: "
         "`http_requests_total`, `http_request_duration_seconds`, "
         "`snapshot_lookups_total{kind,result}`, `batch_lookup_items`, "
-        "`snapshot_info`, `snapshot_rows`. Not rate limited, never cached.",
+        "`snapshot_info`, `snapshot_rows`, `rate_limit_unlimited_requests_total{reason}`. "
+        "Not rate limited, never cached; the shipped Caddyfile does not pass it.",
         "responses": {
             "200": {
                 "description": "The metrics.",

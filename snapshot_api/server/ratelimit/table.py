@@ -24,12 +24,10 @@ cannot wedge the others. `fcntl` locks belong to a process, not a thread, so a
 `threading.Lock` also guards the table within a process. A private table
 (one worker) skips the file lock.
 
-The arithmetic is `aiolimiter.AsyncLimiter`'s leaky bucket seen from the other
-side: `tokens = burst - level`, refilled continuously at `rate` per second and
-capped at `burst`; a request is admitted when the bucket holds its cost. The
-test suite checks the table admits exactly what `AsyncLimiter` would.
-`time.monotonic()` is the system-wide `CLOCK_MONOTONIC` on Linux, the same in
-every process.
+The arithmetic is `bucket.py`'s (the test suite checks the table admits
+exactly what `aiolimiter.AsyncLimiter` would). `time.monotonic()` is the
+system-wide `CLOCK_MONOTONIC` on Linux, the same in every process of a host;
+buckets shared between hosts live in Redis instead (`redis_store.py`).
 """
 
 from __future__ import annotations
@@ -46,6 +44,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from snapshot_api.server.ratelimit.bucket import refill, seconds_until_full, spend
+
 WAYS = 8
 """Slots per set: enough that collisions in a set are rare, few enough to scan quickly."""
 
@@ -57,8 +57,6 @@ _SET = struct.Struct("<" + "Qdd" * WAYS)
 SLOT_BYTES = _SLOT.size
 SET_BYTES = _SET.size
 _MASK64 = (1 << 64) - 1
-EPSILON = 1e-9
-"""Float slack: 0.1 + 0.2 tokens must buy a request costing 0.3."""
 
 
 FILE_PREFIX = "snapshot-api-ratelimit-"
@@ -251,15 +249,8 @@ class BucketTable:
                     way = _victim(slots, keys, rate, burst)
                     tokens = burst
                 else:
-                    tokens = slots[3 * way + 1] + (now - slots[3 * way + 2]) * rate
-                    if tokens > burst:
-                        tokens = burst
-                admitted = tokens + EPSILON >= cost
-                if admitted:
-                    tokens = tokens - cost if tokens > cost else 0.0
-                else:
-                    # A refused request spends nothing and gets back what it paid before.
-                    tokens = tokens + refund if tokens + refund < burst else burst
+                    tokens = refill(slots[3 * way + 1], now - slots[3 * way + 2], rate, burst)
+                admitted, tokens = spend(tokens, cost, refund, burst)
                 _SLOT.pack_into(memory, offset + way * SLOT_BYTES, key, tokens, now)
             finally:
                 if fd is not None:
@@ -281,7 +272,7 @@ class BucketTable:
             for key, tokens, stamp in _SLOT.iter_unpack(view):
                 if key:
                     occupied += 1
-                    if tokens + (now - stamp) * self.rate < self.burst:
+                    if refill(tokens, now - stamp, self.rate, self.burst) < self.burst:
                         tracked += 1
         finally:
             view.release()
@@ -294,7 +285,7 @@ def _victim(slots: tuple[float, ...], keys: tuple[float, ...], rate: float, burs
         return keys.index(0)
     best, best_full_at = 0, math.inf
     for way in range(WAYS):
-        full_at = slots[3 * way + 2] + (burst - slots[3 * way + 1]) / rate
+        full_at = slots[3 * way + 2] + seconds_until_full(slots[3 * way + 1], rate, burst)
         if full_at < best_full_at:
             best, best_full_at = way, full_at
     return best

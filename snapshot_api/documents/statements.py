@@ -1,0 +1,132 @@
+"""The statements of every lookup, with each table's index pinned, for one snapshot's layout.
+
+Keys are bound as one `carray` per statement, never one statement per key.
+`CROSS JOIN` puts the keys first and `INDEXED BY` pins each table's index, so
+a plan is one index probe per key and per referenced row whatever statistics
+the dump carries, and statements are not re-prepared for every new key when
+`sqlite_stat4` is present (with stat4, SQLite re-prepares a statement when a
+new bound value might choose another plan).
+Each statement gives the document as a BLOB: the bytes SQLite holds, decoded
+by `run`, which can repair text that is not valid UTF-8 where Python's
+conversion of a TEXT result would raise.
+"""
+
+from __future__ import annotations
+
+import array
+import re
+from dataclasses import dataclass
+
+import apsw
+
+from snapshot_api.documents.fields import ALBUM, ALBUM_TRACK, ARTIST, TRACK
+from snapshot_api.documents.indexes import quote
+from snapshot_api.documents.sql import document
+from snapshot_api.identifiers import Kind
+
+_INDEX_PLACEHOLDER = re.compile(r"@(\w+\.\w+)@")
+
+ARTIST_JSON = document(ARTIST)
+ALBUM_JSON = document(ALBUM)
+
+
+def _blob(json_text: str) -> str:
+    """The document's bytes as SQLite holds them, whether or not they are valid UTF-8."""
+    return f"CAST({json_text} AS BLOB)"
+
+
+def _track_json(*, with_album: bool, track_files: bool) -> str:
+    return _blob(document(TRACK if with_album else ALBUM_TRACK, track_files=track_files))
+
+
+_TRACK_FILES_JOIN = (
+    "LEFT JOIN tf.track_files AS f INDEXED BY @track_files.track_id@ ON f.track_id = t.id"
+)
+
+
+def _tracks_by(column: str, *, track_files: bool) -> str:
+    """Tracks whose `column` equals a key: key, popularity, rowid, document."""
+    document = _track_json(with_album=True, track_files=track_files)
+    return f"""SELECT k.value, t.popularity, t.rowid, {document}
+    FROM carray(?1) AS k CROSS JOIN tracks AS t INDEXED BY @tracks.{column}@ ON t.{column} = k.value
+    LEFT JOIN albums AS al ON al.rowid = t.album_rowid
+    {_TRACK_FILES_JOIN if track_files else ""}"""
+
+
+def _album_tracks(*, track_files: bool) -> str:
+    """An album's tracks: album rowid, track rowid, disc, number, document (without album).
+
+    LEFT JOIN: an album without tracks still gives one row, telling it apart
+    from an unknown album.
+    """
+    return f"""SELECT al.rowid, t.rowid, t.disc_number, t.track_number,
+      {_track_json(with_album=False, track_files=track_files)}
+    FROM carray(?1) AS k CROSS JOIN albums AS al INDEXED BY @albums.id@ ON al.id = k.value
+    LEFT JOIN tracks AS t INDEXED BY @tracks.album_rowid@ ON t.album_rowid = al.rowid
+    {_TRACK_FILES_JOIN if track_files else ""}"""
+
+
+ALBUMS_BY_ID = f"""SELECT k.value, al.popularity, al.rowid, {_blob(ALBUM_JSON)}
+FROM carray(?1) AS k CROSS JOIN albums AS al INDEXED BY @albums.id@ ON al.id = k.value"""
+
+ALBUMS_BY_BARCODE = f"""SELECT k.value, al.popularity, al.rowid, {_blob(ALBUM_JSON)}
+FROM carray(?1) AS k CROSS JOIN idx.barcode_albums AS b ON b.barcode = k.value
+CROSS JOIN albums AS al ON al.rowid = b.album_rowid"""
+
+ARTISTS_BY_ID = f"""SELECT k.value, ar.popularity, ar.rowid, {_blob(ARTIST_JSON)}
+FROM carray(?1) AS k CROSS JOIN artists AS ar INDEXED BY @artists.id@ ON ar.id = k.value"""
+
+
+@dataclass(frozen=True, slots=True)
+class Queries:
+    """The SQL of every statement the library runs, for one snapshot's layout and index names.
+
+    Every table access names its index (`INDEXED BY`): statistics left in a
+    dump by ANALYZE can otherwise lead the planner to scan a table it believes
+    small (seen in a test: album_images), and a missing index fails loudly at
+    open instead of scanning 256M rows.
+    """
+
+    tracks_by_isrc: str
+    tracks_by_id: str
+    album_tracks: str
+    albums_by_id: str
+    albums_by_barcode: str
+    artists_by_id: str
+
+    @classmethod
+    def for_layout(cls, indexes: dict[str, str], *, track_files: bool) -> Queries:
+        def resolve(sql: str) -> str:
+            return _INDEX_PLACEHOLDER.sub(lambda m: quote(indexes[m.group(1)]), sql)
+
+        return cls(
+            tracks_by_isrc=resolve(_tracks_by("external_id_isrc", track_files=track_files)),
+            tracks_by_id=resolve(_tracks_by("id", track_files=track_files)),
+            album_tracks=resolve(_album_tracks(track_files=track_files)),
+            albums_by_id=resolve(ALBUMS_BY_ID),
+            albums_by_barcode=resolve(ALBUMS_BY_BARCODE),
+            artists_by_id=resolve(ARTISTS_BY_ID),
+        )
+
+    def for_kind(self, kind: Kind) -> str:
+        return {
+            Kind.ISRC: self.tracks_by_isrc,
+            Kind.UPC: self.albums_by_barcode,
+            Kind.TRACK: self.tracks_by_id,
+            Kind.ALBUM: self.albums_by_id,
+            Kind.ARTIST: self.artists_by_id,
+        }[kind]
+
+    def with_sample_parameters(self) -> dict[str, tuple[str, tuple[apsw.CArrayBinding]]]:
+        """Every statement with representative bindings, for EXPLAIN QUERY PLAN."""
+        text = (apsw.carray(("USRC17607839",)),)
+        spotify_id = (apsw.carray(("4uLU6hMCjMI75M1A2tKUQC",)),)
+        number = (apsw.carray(array.array("q", [12345678905])),)
+        return {
+            "tracks_by_isrc": (self.tracks_by_isrc, text),
+            "tracks_by_id": (self.tracks_by_id, spotify_id),
+            "album_tracks": (self.album_tracks, spotify_id),
+            "albums_by_id": (self.albums_by_id, spotify_id),
+            "albums_by_barcode": (self.albums_by_barcode, number),
+            "artists_by_id": (self.artists_by_id, spotify_id),
+        }
