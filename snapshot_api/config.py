@@ -38,6 +38,7 @@ import orjson
 
 from snapshot_api import pause
 from snapshot_api.errors import SettingsError
+from snapshot_api.readmode import ReadMode, parse_read_mode
 
 ENV_PREFIX = "SNAPSHOT_API_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -193,6 +194,13 @@ class ServeSettings:
     )
     log_level: str = _option(
         "info", _log_level, f"one of {', '.join(LOG_LEVELS)}", f"one of {', '.join(LOG_LEVELS)}"
+    )
+    mmap: ReadMode = _option(  # noqa: RUF009 (a field() like the others; ReadMode is a str)
+        ReadMode.AUTO,
+        parse_read_mode,
+        f"one of {', '.join(mode.value for mode in ReadMode)}",
+        "how the files are read: on (memory map; fastest warm), off (pread with readahead "
+        "off; far faster cold), auto (map only when the snapshot fits in half of MemAvailable)",
     )
 
     @property

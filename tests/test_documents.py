@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 
 from snapshot_api import InvalidIdentifier, NotFound, Snapshot
+from snapshot_api.readmode import ReadMode
 from tests.support.handmade import ALBUM, ARTIST, LONELY_ISRC, SHARED_ISRC, TRACK, write_dump
 from tests.support.prepare import prepare
 from tests.support.reference import Reference
 
 
-@pytest.fixture(scope="module")
-def snap(hand_snapshot: Path) -> Iterator[Snapshot]:
-    with Snapshot.open(hand_snapshot) as snapshot:
+@pytest.fixture(scope="module", params=list(ReadMode), ids=lambda mode: f"mmap-{mode}")
+def snap(hand_snapshot: Path, request: pytest.FixtureRequest) -> Iterator[Snapshot]:
+    """Every test runs in every read mode: the documents must not depend on it."""
+    with Snapshot.open(hand_snapshot, mmap=request.param) as snapshot:
         yield snapshot
 
 

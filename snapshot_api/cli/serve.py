@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     directory = settings.snapshot_dir or _sample_directory()
     settings = dataclasses.replace(settings, snapshot_dir=directory.resolve())
-    snapshot = Snapshot.open(directory)
+    snapshot = Snapshot.open(directory, mmap=settings.mmap)
     try:
         sock = runner.listen_socket(settings.host, settings.port)
     except OSError as exc:

@@ -139,7 +139,7 @@ def worker_app() -> Starlette:
     configure_logging(settings.log_level)
     assert settings.snapshot_dir is not None, "serve resolves the directory before workers start"
     try:
-        snapshot = Snapshot.open(settings.snapshot_dir)
+        snapshot = Snapshot.open(settings.snapshot_dir, mmap=settings.mmap)
     except SnapshotApiError as exc:
         _log.error("worker cannot open the snapshot", error=str(exc), pid=os.getpid())
         sys.exit(STARTUP_FAILURE)

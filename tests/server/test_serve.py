@@ -35,6 +35,8 @@ def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
         (["--max-body-bytes", "-1"], {}),
         (["--trusted-proxy", "not-a-network"], {}),
         (["--log-level", "loud"], {}),
+        (["--mmap", "sometimes"], {}),
+        ([], {"SNAPSHOT_API_MMAP": "yes"}),
         (["--no-such-option"], {}),
         ([], {"SNAPSHOT_API_PORT": "eighty"}),
         ([], {"SNAPSHOT_API_MAX_BATCH_ITEMS": "0"}),

@@ -1,12 +1,13 @@
 """`POST /batch/lookup`: many identifiers of every kind in one request.
 
-Batches of more than `LOOP_BATCH_ITEMS` distinct items run on a small thread
-pool, measured: a 100-item batch is over 10 ms of SQLite work; on the loop it
-stalled every other request of its worker (single lookups fell from about
-2,000 to about 100 per second while batches ran). SQLite releases the GIL while
-it works, so in a thread the loop keeps answering, at about 10% more CPU per
-batch. A client never holds a database connection while it is slow: the body
-is read to its end before any query runs, and the answer is complete bytes
+Batches of more than `LOOP_BATCH_ITEMS` distinct items run on a small thread pool,
+measured: a 100-item batch is over 10 ms of SQLite work; on the loop it stalled every
+other request of its worker (single lookups fell from about 2,000 to about 100 per
+second while batches ran). SQLite releases the GIL while it works, so in a thread the
+loop keeps answering, at about 10% more CPU per batch. In `pread` mode (cold data
+presumed) every batch runs there, and the library splits a large one across the
+snapshot's reader threads. A client never holds a database connection while it is slow:
+the body is read to its end before any query runs, and the answer is complete bytes
 before the first byte is sent.
 """
 
@@ -50,7 +51,7 @@ def _handler(context: AppContext) -> Callable[[Request], Awaitable[Response]]:
         items = sum(len(values) for values in wanted.values())
         # 1 token per started 50 distinct items; refused (429) before any query runs
         await charge_batch_items(request.scope, items)
-        if items <= LOOP_BATCH_ITEMS:
+        if items <= LOOP_BATCH_ITEMS and not snapshot.overlaps_reads:
             result = batch.answer(snapshot, wanted)
         else:
             loop = asyncio.get_running_loop()

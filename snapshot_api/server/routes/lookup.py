@@ -1,15 +1,21 @@
 """`/lookup/...`: parse the identifier, ask the library for JSON text, answer it unchanged.
 
-Single lookups run on the event loop, measured: each is a fraction of a
-millisecond, and handing it to a thread and back cost about 60% more CPU per
-request. They answer through `send_json` rather than Starlette's Request and
-Response objects: at thousands of requests per second per worker, the objects'
-construction was a measurable share of a request's cost.
+Single lookups run on the event loop, measured: each is a fraction of a millisecond, and
+handing it to a thread and back cost about 60% more CPU per request. Except in `pread`
+mode (`Snapshot.overlaps_reads`: the snapshot is presumed larger than memory, so a
+lookup mostly waits on the disk): there each runs on the snapshot's reader threads, so
+concurrent requests keep the disk's queue full instead of waiting one at a time on the
+loop (measured cold on 10M tracks with 16 clients: see "Cold cache" in BENCHMARKS.md).
+They answer through `send_json` rather than Starlette's Request and Response objects: at
+thousands of requests per second per worker, the objects' construction was a measurable
+share of a request's cost.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from starlette.types import Receive, Scope, Send
 
@@ -43,6 +49,9 @@ from snapshot_api.server.openapi.parts import (
 from snapshot_api.server.routing import DATA, Endpoint
 from snapshot_api.snapshot import Snapshot
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 ALBUM_TRACKS = "album_tracks"
 """The `kind` label of album track listings in the lookup metrics."""
 
@@ -54,6 +63,14 @@ def _key(kind: Kind, value: str, metric_kind: str | None = None) -> str:
     except InvalidIdentifier as exc:
         metrics.count_lookups(metric_kind or kind.value, "invalid")
         raise api_error_of(exc) from None
+
+
+async def _read(snapshot: Snapshot, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`call` on the loop, or on the snapshot's reader threads in `pread` mode."""
+    if not snapshot.overlaps_reads:
+        return call(*args, **kwargs)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(snapshot.run_in_pool(), lambda: call(*args, **kwargs))
 
 
 def _not_found(kind: str, value: str) -> ApiError:
@@ -87,7 +104,7 @@ class LookupMany:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = self.kind
         key = _key(kind, scope["path_params"][self.parameter])
-        text = self.snapshot.lookup_json(kind, (key,))[key]
+        text = (await _read(self.snapshot, self.snapshot.lookup_json, kind, (key,)))[key]
         metrics.count_lookups(kind.value, "miss" if text == b"[]" else "hit")
         await send_json(send, text)
 
@@ -104,7 +121,7 @@ class LookupOne:
         kind = self.kind
         value = scope["path_params"]["id"]
         key = _key(kind, value)
-        text = self.snapshot.lookup_json(kind, (key,)).get(key)
+        text = (await _read(self.snapshot, self.snapshot.lookup_json, kind, (key,))).get(key)
         if text is None:
             metrics.count_lookups(kind.value, "miss")
             raise _not_found(kind.value, value)
@@ -123,7 +140,7 @@ class AlbumTracks:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         value = scope["path_params"]["id"]
         key = _key(Kind.ALBUM, value, ALBUM_TRACKS)
-        text = self.snapshot.album_tracks_json(key)
+        text = await _read(self.snapshot, self.snapshot.album_tracks_json, key)
         if text is None:
             metrics.count_lookups(ALBUM_TRACKS, "miss")
             raise _not_found("album", value)

@@ -1,0 +1,341 @@
+"""The cold-cache bench: lookups right after the snapshot's pages are evicted, per read mode.
+
+    python -m tools.bench.cold DIR [--output cold.md] [--modes on,off] [--quick]
+
+For each read mode: evict (`drop_caches` as root, and `posix_fadvise(DONTNEED)` on
+every file), then measure ISRC lookups cold, in-process (1 and 16 threads, batches
+of 400) and over HTTP against one worker (wrk, 1 and 16 connections, batches of
+400), then the same warm. Each figure carries the bytes and 4 KiB pages read from
+disk per item (`read_bytes` of /proc/PID/io) and the major page faults per item
+(the mapped reads), and is set against the disk's own random-read limit measured
+in the same run (fio, O_DIRECT 4 KiB random reads at queue depths 1 and 16).
+Prints a Markdown section on stdout (or writes it to --output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from snapshot_api import Snapshot
+from snapshot_api.identifiers import Kind
+from snapshot_api.readmode import ReadMode, mem_available, total_bytes, use_mmap
+from tools.bench import keys as bench_keys
+from tools.bench import wrk
+from tools.bench.processes import (
+    PYTHON,
+    Background,
+    BenchError,
+    free_port,
+    say,
+    wait_until_answers,
+)
+from tools.bench.servers import isrc_path
+
+PAGE = 4096
+RANDOM_READ_KIB = 256
+"""Above this many KiB read per item, the reads are readahead, not random 4 KiB reads."""
+BATCH = 400
+ON_THE_LOOP = (
+    "import sys; from snapshot_api.snapshot import Snapshot; "
+    "Snapshot.overlaps_reads = property(lambda self: False); "
+    "from snapshot_api.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+"""`serve` with single lookups kept on the event loop in `pread` mode (mode `off-loop`): the
+other side of the decision to run them on the reader threads, measured, not shipped."""
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    read_bytes: int
+    major_faults: int
+
+    @staticmethod
+    def of(pid: int | str = "self") -> Counters:
+        io = Path(f"/proc/{pid}/io").read_text()
+        read = next(
+            int(line.split()[1]) for line in io.splitlines() if line.startswith("read_bytes")
+        )
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return Counters(read, int(fields[9]))
+
+    def minus(self, other: Counters) -> Counters:
+        return Counters(self.read_bytes - other.read_bytes, self.major_faults - other.major_faults)
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    case: str
+    mode: str
+    state: str
+    items_per_second: float
+    items: int
+    read: Counters
+
+    @property
+    def kib_per_item(self) -> float:
+        return self.read.read_bytes / 1024 / max(self.items, 1)
+
+    @property
+    def pages_per_item(self) -> float:
+        return self.read.read_bytes / PAGE / max(self.items, 1)
+
+    @property
+    def faults_per_item(self) -> float:
+        return self.read.major_faults / max(self.items, 1)
+
+
+def _line(f: Figure) -> str:
+    return (
+        f"{f.mode} {f.case} {f.state}: {f.items_per_second:,.0f} items/s, "
+        f"{f.kib_per_item:,.1f} KiB and {f.faults_per_item:.2f} major faults per item"
+    )
+
+
+def evict(directory: Path) -> str:
+    os.sync()
+    how = []
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        how.append("`echo 3 > /proc/sys/vm/drop_caches`")
+    except OSError:
+        pass
+    for path in directory.iterdir():
+        if path.suffix == ".sqlite3" and path.is_file():
+            descriptor = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(descriptor)
+    how.append("`posix_fadvise(DONTNEED)` on every file")
+    return " and ".join(how)
+
+
+def warm(directory: Path) -> None:
+    """Read every file once, so that every page is in the page cache (the files must fit)."""
+    for path in directory.iterdir():
+        if path.suffix == ".sqlite3" and path.is_file():
+            with path.open("rb", buffering=0) as handle:
+                while handle.read(1 << 22):
+                    pass
+
+
+def disk_limit(path: Path, depth: int, seconds: int) -> float:
+    """Random 4 KiB O_DIRECT reads per second at queue depth `depth` (fio)."""
+    fio = shutil.which("fio")
+    if fio is None:
+        raise BenchError("fio is not installed: apt-get install -y fio")
+    argv = [fio, "--name=probe", f"--filename={path}", "--readonly", "--rw=randread",
+            "--bs=4k", "--direct=1", "--ioengine=libaio", f"--iodepth={depth}",
+            f"--runtime={seconds}", "--time_based", "--output-format=json"]  # fmt: skip
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=True)
+    report = json.loads(result.stdout[result.stdout.index("{") :])
+    return float(report["jobs"][0]["read"]["iops"])
+
+
+def _timed(run: Callable[[], int], pid: int | str = "self") -> tuple[float, int, Counters]:
+    before = Counters.of(pid)
+    started = time.perf_counter()
+    items = run()
+    elapsed = time.perf_counter() - started
+    return items / elapsed, items, Counters.of(pid).minus(before)
+
+
+def inprocess(
+    snapshot: Snapshot, keys: Sequence[str], threads: int, batch: int
+) -> Callable[[], int]:
+    chunks = [list(keys[i : i + batch]) for i in range(0, len(keys), batch)]
+
+    def work(part: list[list[str]]) -> None:
+        for chunk in part:
+            snapshot.lookup_json(Kind.ISRC, chunk)
+
+    def run() -> int:
+        workers = [
+            threading.Thread(target=work, args=(chunks[n::threads],)) for n in range(threads)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return len(keys)
+
+    return run
+
+
+def measure_inprocess(
+    directory: Path, mode: str, fresh: Sequence[str], counts: dict[str, int]
+) -> list[Figure]:
+    figures = []
+    cases = [("in-process single, 1 thread", 1, 1), ("in-process single, 16 threads", 16, 1),
+             (f"in-process batch {BATCH}, 1 caller", 1, BATCH)]  # fmt: skip
+    offset = 0
+    for case, threads, batch in cases:
+        chosen = fresh[offset : offset + counts[case]]
+        offset += counts[case]
+        for state in ("cold", "warm"):
+            if state == "cold":
+                evict(directory)
+            with Snapshot.open(directory, mmap=mode) as snapshot:
+                if state == "warm":  # the same keys again: every page they need is cached
+                    inprocess(snapshot, chosen, 4, batch)()
+                rate, items, read = _timed(inprocess(snapshot, chosen, threads, batch))
+            figures.append(Figure(case, mode, state, rate, items, read))
+            say(_line(figures[-1]))
+    return figures
+
+
+def measure_http(
+    directory: Path, mode: str, fresh: Sequence[str], seconds: int, logs: Path
+) -> list[Figure]:
+    figures = []
+    logs.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    start = [PYTHON, "-c", ON_THE_LOOP] if mode == "off-loop" else [PYTHON, "-m", "snapshot_api"]
+    argv = [*start, "serve", str(directory), "--host", "127.0.0.1",
+            "--port", str(port), "--workers", "1", "--rate", "0",
+            "--mmap", mode.removesuffix("-loop"),
+            "--max-batch-items", str(BATCH), "--log-level", "warning"]  # fmt: skip
+    half = len(fresh) // 2
+    single = wrk.write_get_script(
+        logs / f"cold-single-{mode}.lua", [isrc_path(k) for k in fresh[:half]]
+    )
+    bodies = [orjson.dumps({"isrcs": list(fresh[i : i + BATCH])}).decode()
+              for i in range(half, len(fresh) - BATCH + 1, BATCH)]  # fmt: skip
+    batch = wrk.write_post_script(logs / f"cold-batch-{mode}.lua", "/batch/lookup", bodies)
+    cases = [("HTTP single, 1 connection", single, 1, 1),
+             ("HTTP single, 16 connections", single, 16, 1),
+             (f"HTTP batch {BATCH}, 1 connection", batch, 1, BATCH),
+             (f"HTTP batch {BATCH}, 4 connections", batch, 4, BATCH)]  # fmt: skip
+
+    def run(server: Background, state: str, case: str, script: Path, connections: int,
+            per_request: int) -> None:  # fmt: skip
+        before = Counters.of(server.pid)
+        result = wrk.run(port, connections=connections, seconds=seconds, script=script)
+        read = Counters.of(server.pid).minus(before)
+        if result.bad_responses:
+            raise BenchError(f"{case}: {result}")
+        if result.socket_errors:  # requests slower than wrk's 10 s timeout: counted as lost
+            say(f"{mode} {case} {state}: {result.socket_errors} requests timed out (> 10 s)")
+        items = result.requests * per_request
+        rate = result.requests_per_second * per_request
+        figures.append(Figure(case, mode, state, rate, items, read))
+        say(_line(figures[-1]))
+
+    log = logs / f"cold-server-{mode}.log"
+    # A fresh server per cold case: pages a process has mapped and touched stay resident
+    # (neither drop_caches nor DONTNEED evicts them), so a running mmap server is never cold.
+    for case, script, connections, per_request in cases:
+        evict(directory)
+        with Background(argv, log=log) as server:
+            wait_until_answers(server, port, "/health", 60)
+            run(server, "cold", case, script, connections, per_request)
+    warm(directory)
+    with Background(argv, log=log) as server:
+        wait_until_answers(server, port, "/health", 60)
+        for case, script, connections, per_request in cases:
+            run(server, "warm", case, script, connections, per_request)
+    return figures
+
+
+def render(
+    directory: Path, figures: list[Figure], limits: dict[int, float], method: str, took: float
+) -> str:
+    files = [p for p in directory.iterdir() if p.suffix == ".sqlite3"]
+    size = total_bytes(files)
+    available = mem_available()
+    auto = "mmap" if use_mmap(ReadMode.AUTO, size, available) else "pread"
+    per_lookup_pages = [f.pages_per_item for f in figures if f.state == "cold" and f.mode == "off"]
+    pages = sorted(per_lookup_pages)[len(per_lookup_pages) // 2] if per_lookup_pages else 30.0
+    lines = [
+        f"Generated by `python -m tools.bench.cold {directory}` in {took / 60:.1f} minutes "
+        f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())} at the end).",
+        "",
+        f"Snapshot: {size / 1e9:.1f} GB of SQLite files; MemAvailable "
+        f"{(available or 0) / 2**30:.1f} GiB, so `--mmap auto` picks {auto} here. "
+        f"Cold = right after {method}; warm = the same keys again. `on` is the read mode "
+        "before this change (every file mapped); `off` reads with `pread`, readahead off "
+        "(`POSIX_FADV_RANDOM`), many-key lookups split across 8 reader threads and, over "
+        "HTTP, single lookups run on those threads.",
+        "",
+        "Disk's own limit, measured in the same run (fio, O_DIRECT random 4 KiB reads on the "
+        "main file): "
+        + ", ".join(f"{iops:,.0f} reads/s at queue depth {depth}" for depth, iops in limits.items())
+        + f"; at the {pages:.0f} pages a cold lookup reads (median below), that is "
+        + ", ".join(
+            f"{iops / pages:,.0f} lookups/s at depth {depth}" for depth, iops in limits.items()
+        )
+        + ".",
+        "",
+        "| case | mode | state | items/s | share of the disk limit | KiB read / item | "
+        "4 KiB pages read / item | major faults / item |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    best = max(limits.values())
+    for f in figures:
+        share = (
+            f"{f.items_per_second * f.pages_per_item / best:.0%}"
+            if f.state == "cold" and 0 < f.kib_per_item <= RANDOM_READ_KIB
+            else ""
+        )
+        lines.append(
+            f"| {f.case} | {f.mode} | {f.state} | {f.items_per_second:,.0f} | {share} | "
+            f"{f.kib_per_item:,.1f} | {f.pages_per_item:,.1f} | {f.faults_per_item:,.2f} |"
+        )
+    lines.append("")
+    lines.append(
+        "Share of the disk limit: 4 KiB pages read per second over the disk's best measured "
+        "random reads per second. Not shown for mapped reads of megabytes per item: those "
+        "are readahead, large sequential reads, which a random-read limit does not bound."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.cold", description=__doc__)
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--output", type=Path)
+    parser.add_argument("--modes", default="on,off")
+    parser.add_argument("--seconds", type=int, default=10, help="per wrk run")
+    parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--no-inprocess", action="store_true")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    directory: Path = args.directory
+    main_file = directory / "spotify_clean.sqlite3"
+    limits = {depth: disk_limit(main_file, depth, 5) for depth in (1, 16, 32)}
+    say(f"disk: {limits}")
+    # sized so that mmap's cold passes (about 40 lookups/s on one thread) stay under a minute
+    counts = {"in-process single, 1 thread": 600, "in-process single, 16 threads": 2400,
+              f"in-process batch {BATCH}, 1 caller": 2400}  # fmt: skip
+    fresh = bench_keys.sample(directory, 40_000, 11, [Kind.ISRC]).of(Kind.ISRC)
+    method = evict(directory)
+    figures: list[Figure] = []
+    for mode in args.modes.split(","):
+        if not args.no_inprocess and mode != "off-loop":
+            figures += measure_inprocess(directory, mode, fresh, counts)
+        if not args.no_http:
+            figures += measure_http(
+                directory, mode, fresh[16_000:], args.seconds, directory.parent / "logs"
+            )
+    text = render(directory, figures, limits, method, time.perf_counter() - started)
+    if args.output:
+        args.output.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
