@@ -48,56 +48,18 @@ _TRAILING_CREDIT = re.compile(r"\s+(?:feat\.?|ft\.?|featuring)\s.*$", re.IGNOREC
 _TRAILING_GROUP = re.compile(r"\s*[(\[]([^()\[\]]*)[)\]]\s*$")
 _DASH_TAIL = re.compile(r"\s+[-–—]\s+([^-–—]+)$")
 
-VERSION_WORDS = frozenset(
-    [
-        "live",
-        "acoustic",
-        "unplugged",
-        "remix",
-        "mix",
-        "rmx",
-        "instrumental",
-        "karaoke",
-        "demo",
-        "edit",
-        "extended",
-        "reprise",
-        "session",
-        "rehearsal",
-        "cover",
-        "orchestral",
-        "dub",
-        "vip",
-        "bootleg",
-        "sped",
-        "slowed",
-    ]
-)
+VERSION_WORDS = frozenset((
+    "live", "acoustic", "unplugged", "remix", "mix", "rmx", "instrumental", "karaoke", "demo",
+    "edit", "extended", "reprise", "session", "rehearsal", "cover", "orchestral", "dub", "vip",
+    "bootleg", "sped", "slowed",
+))  # fmt: skip
 """Words of a detuned part saying it is another recording of the song (or another cut)."""
 
-EDITION_WORDS = frozenset(
-    [
-        "remaster",
-        "remastered",
-        "remasterizado",
-        "version",
-        "mono",
-        "stereo",
-        "single",
-        "album",
-        "original",
-        "explicit",
-        "clean",
-        "deluxe",
-        "bonus",
-        "track",
-        "digital",
-        "anniversary",
-        "edition",
-        "radio",
-        "take",
-    ]
-)
+EDITION_WORDS = frozenset((
+    "remaster", "remastered", "remasterizado", "version", "mono", "stereo", "single", "album",
+    "original", "explicit", "clean", "deluxe", "bonus", "track", "digital", "anniversary",
+    "edition", "radio", "take",
+))  # fmt: skip
 """Words of a ` - ...` tail that name an edition: such a tail is detuned (with years)."""
 
 _ARTIST_SEPARATORS = re.compile(

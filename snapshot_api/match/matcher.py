@@ -8,7 +8,9 @@ candidate scoring `GOOD` or more:
 
 1. **words**: every word of the detuned title AND every word of the artist's
    first name, in one query. A title shared by 100,000 tracks ("Intro") is
-   thereby narrowed to the given artist's before the limit applies.
+   thereby narrowed to the given artist's before the limit applies. When that
+   page is full and holds nothing good (common words in both), the same
+   query is read further, to `DEEP_LIMIT` rows.
 2. **corrected**: words the index does not hold at all are misspellings (or
    unknown): each is replaced by the index's terms within one or two edits
    that start with its first characters (`NEAR_PREFIX`; one range read of
@@ -42,6 +44,8 @@ from snapshot_api.search.text import ARTIST_MARK, QueryTerm, parse_query
 
 STEP_LIMIT = 20
 """Rows read per candidate query."""
+DEEP_LIMIT = 200
+"""Rows of the first query read when its first page held nothing good (common words)."""
 ARTIST_LIMIT = 100
 """Rows read of the artist's tracks alone (the last step, for a title misspelt early)."""
 GOOD = 0.8
@@ -97,8 +101,15 @@ class Matcher:
             wanted.artist, ARTIST_MARK, MAX_ARTIST_WORDS
         )
         found: dict[int, Scored] = {}
+        read: dict[str, int] = {}
+        """Rows each expression returned, by expression: a deeper read of a short page is
+        skipped (it would return the same rows)."""
         for match, limit in self._queries(connection, titles, artists):
-            rowids = [r for r in self.reader.rowids(connection, match, limit) if r not in found]
+            if match in read and read[match] < STEP_LIMIT:
+                continue
+            rowids = self.reader.rowids(connection, match, limit)
+            read[match] = len(rowids)
+            rowids = [r for r in rowids if r not in found]
             for row in self.reader.rows(connection, rowids):
                 value, components = score.score(
                     given, score.Candidate(row.title, row.artists, row.album, row.duration_ms)
@@ -129,9 +140,14 @@ class Matcher:
             seen.add(expression)
             return expression
 
+        if not titles:  # a title without words (emoji): the artist's tracks, read further
+            yield _all(known_artists), ARTIST_LIMIT
+            return
         first = new([_fts(t) for t in words])
         if first:
             yield first, STEP_LIMIT
+            # a full page of common words without a good candidate: read further down
+            yield first, DEEP_LIMIT
         # 2. corrected
         known = self.reader.known(connection, words)
         if len(known) < len(words):
