@@ -8,21 +8,25 @@ candidate scoring `GOOD` or more:
 
 1. **words**: every word of the detuned title AND every word of the artist's
    first name, in one query. A title shared by 100,000 tracks ("Intro") is
-   thereby narrowed to the given artist's before the limit applies. When that
-   page is full and holds nothing good (common words in both), the same
-   query is read further, to `DEEP_LIMIT` rows.
+   thereby narrowed to the given artist's before the limit applies. When the
+   page is full and holds no perfect candidate (an artist with 80 songs
+   called "Love", the one of the right length not among the most popular),
+   it is read on to `DEEP_LIMIT` rows.
 2. **corrected**: words the index does not hold at all are misspellings (or
    unknown): each is replaced by the index's terms within one or two edits
-   that start with its first characters (`NEAR_PREFIX`; one range read of
-   the sorted terms table), or dropped when there are none.
+   that start with its first two or three characters (two range reads of
+   the sorted terms table, `NEAR_READ` terms each), or dropped when none is.
 3. **one word dropped**: the query of step 1 without each of its words in
    turn (a misspelling that is another real word, an extra or missing word),
    at most `MAX_DROPS` queries.
 4. **prefixes**: the artist's words and the title's first three characters;
    the title's words and the artist's first two (from FTS5's prefix index),
    for a misspelt one-word title or artist.
-5. **the artist's tracks**: the artist's words alone, `ARTIST_LIMIT` most
-   popular (a title misspelt in its first characters, or written in emoji).
+5. **further down**: the first `MAX_DEEP` queries whose page was full
+   (common words in title and artist) are read on to `DEEP_LIMIT` rows;
+6. **the artist's tracks**: the artist's words alone, `ARTIST_LIMIT` most
+   popular (a title misspelt in its first characters). A title without
+   words (emoji) reads every query this far.
 
 Every candidate found is scored (`snapshot_api.match.score`); those below
 `MIN_SCORE` are left out, the rest ordered by score, then popularity, then
@@ -31,7 +35,7 @@ dump rowid, and cut at the request's limit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import apsw
@@ -45,11 +49,15 @@ from snapshot_api.search.text import ARTIST_MARK, QueryTerm, parse_query
 STEP_LIMIT = 20
 """Rows read per candidate query."""
 DEEP_LIMIT = 200
-"""Rows of the first query read when its first page held nothing good (common words)."""
+"""Rows read further of a query whose first page was full but held nothing good."""
+MAX_DEEP = 2
+"""Queries read further (the first ones: the ones holding the most words)."""
 ARTIST_LIMIT = 100
 """Rows read of the artist's tracks alone (the last step, for a title misspelt early)."""
 GOOD = 0.8
 """A candidate this good ends the search for more (one misspelling still scores above it)."""
+PERFECT = 1.0
+"""A candidate this good cannot be beaten by one further down the index (less popular)."""
 MIN_SCORE = 0.3
 """Candidates below this are left out: nothing close gives `[]`."""
 MAX_TITLE_WORDS = 8
@@ -101,34 +109,60 @@ class Matcher:
             wanted.artist, ARTIST_MARK, MAX_ARTIST_WORDS
         )
         found: dict[int, Scored] = {}
-        read: dict[str, int] = {}
-        """Rows each expression returned, by expression: a deeper read of a short page is
-        skipped (it would return the same rows)."""
-        for match, limit in self._queries(connection, titles, artists):
-            if match in read and read[match] < STEP_LIMIT:
-                continue
-            rowids = self.reader.rowids(connection, match, limit)
-            read[match] = len(rowids)
-            rowids = [r for r in rowids if r not in found]
-            for row in self.reader.rows(connection, rowids):
+
+        def read(expression: str, limit: int) -> tuple[int, float]:
+            """Read and score; (rows returned, the best score so far)."""
+            rowids = self.reader.rowids(connection, expression, limit)
+            fresh = [r for r in rowids if r not in found]
+            for row in self.reader.rows(connection, fresh):
                 value, components = score.score(
                     given, score.Candidate(row.title, row.artists, row.album, row.duration_ms)
                 )
                 found[row.rowid] = Scored(value, components, row)
-            if found and max(s.score for s in found.values()) >= GOOD:
-                break
+            return len(rowids), max((s.score for s in found.values()), default=0.0)
+
+        self._search(connection, titles, artists, read)
         kept = [s for s in found.values() if s.score >= MIN_SCORE]
         kept.sort(key=lambda s: (-s.score, *s.row.rank))
         return kept[: wanted.limit]
 
+    def _search(
+        self,
+        connection: apsw.Connection,
+        titles: list[str],
+        artists: list[str],
+        read: Callable[[str, int], tuple[int, float]],
+    ) -> None:
+        """Run the steps (module doc) until `read` says a good candidate was found."""
+        # without title words (emoji) every query is of the artist's words: read further
+        page = STEP_LIMIT if titles else ARTIST_LIMIT
+        full: list[str] = []
+        for step, expression in enumerate(self._queries(connection, titles, artists)):
+            rows, best = read(expression, page)
+            if rows == page and titles:
+                if step == 0 and best < PERFECT:
+                    # the words are common: a better candidate may lie further down
+                    rows, best = read(expression, DEEP_LIMIT)
+                else:
+                    full.append(expression)
+            if best >= GOOD:
+                return
+        if titles:
+            # full pages of common words without a good candidate: read further down
+            for expression in full[:MAX_DEEP]:
+                if read(expression, DEEP_LIMIT)[1] >= GOOD:
+                    return
+            alone = _all([_fts(a) for a in artists])
+            if artists and len(self.reader.known(connection, artists)) == len(artists):
+                read(alone, ARTIST_LIMIT)
+
     def _queries(
         self, connection: apsw.Connection, titles: list[str], artists: list[str]
-    ) -> Iterator[tuple[str, int]]:
-        """(MATCH expression, rows to read) of the steps (module doc), each yielded once."""
+    ) -> Iterator[str]:
+        """The MATCH expressions of steps 1-4 (module doc), each yielded once."""
         seen: set[str] = set()
         words = titles + artists
-        known_artists = [_fts(a) for a in artists]
-        alone = _all(known_artists) if titles else ""
+        alone = _all([_fts(a) for a in artists]) if titles else ""
         """The artist's tracks alone: kept for the last step, read further."""
 
         def new(parts: Sequence[str]) -> str | None:
@@ -140,14 +174,9 @@ class Matcher:
             seen.add(expression)
             return expression
 
-        if not titles:  # a title without words (emoji): the artist's tracks, read further
-            yield _all(known_artists), ARTIST_LIMIT
-            return
         first = new([_fts(t) for t in words])
         if first:
-            yield first, STEP_LIMIT
-            # a full page of common words without a good candidate: read further down
-            yield first, DEEP_LIMIT
+            yield first
         # 2. corrected
         known = self.reader.known(connection, words)
         if len(known) < len(words):
@@ -161,7 +190,7 @@ class Matcher:
                     parts.append("(" + " OR ".join(_fts(t) for t in near) + ")")
             corrected = new(parts)
             if corrected:
-                yield corrected, STEP_LIMIT
+                yield corrected
         # 3. one word dropped (known words only: unknown ones are never found anyway)
         if len(words) > 1:
             usable = [t for t in words if t in known]
@@ -169,29 +198,26 @@ class Matcher:
                 rest = [_fts(t) for t in usable if t != dropped]
                 expression = new(rest)
                 if expression:
-                    yield expression, STEP_LIMIT
+                    yield expression
         # 4. prefixes
         if titles and len(titles[0]) >= NEAR_PREFIX and artists:
             expression = new(
                 [*(_fts(a) for a in artists if a in known), f'"{titles[0][:NEAR_PREFIX]}"*']
             )
             if expression:
-                yield expression, STEP_LIMIT
+                yield expression
         if artists and len(artists[0]) >= NEAR_PREFIX and titles:
             expression = new(
                 [*(_fts(t) for t in titles if t in known), f'"{artists[0][:NEAR_PREFIX]}"*']
             )
             if expression:
-                yield expression, STEP_LIMIT
-        # 5. the artist's most popular tracks
-        if alone and all(a in known for a in artists):
-            yield alone, ARTIST_LIMIT
+                yield expression
 
     def _corrections(self, connection: apsw.Connection, term: str) -> list[str]:
         """Terms of the index within one or two edits of `term`, sharing its first characters."""
         mark = ARTIST_MARK if term.startswith(ARTIST_MARK) else ""
         word = term[len(mark) :]
-        if len(word) < 3 or not word.isascii():
+        if len(word) < 3:
             return []
         allowed = 1 if len(word) < 8 else 2
         # a misspelling after the 3rd character, then after the 2nd (a separate range: in

@@ -222,9 +222,7 @@ def test_the_first_query_holds_title_and_artist_words(snap: Snapshot, rows: Matc
     """A title shared by many tracks is narrowed to the artist's before the row limit."""
     track = rows.plain_cases(1)[0]
     matcher = Matcher(CandidateReader({"track_artists.track_rowid": "x"}))
-    first, _limit = next(
-        matcher._queries(snap._connection(), ["intro"], ["_" + plain(track.artists[0])])
-    )
+    first = next(matcher._queries(snap._connection(), ["intro"], ["_" + plain(track.artists[0])]))
     assert first == f'"intro" AND "_{plain(track.artists[0])}"'
 
 
