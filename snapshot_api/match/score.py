@@ -30,10 +30,13 @@ raised to `FLOOR`, times an album factor between `1 - ALBUM_WEIGHT` and 1:
 - A geometric mean, not beets' arithmetic one, because every component must
   be right for the recording to be right: with the arithmetic mean a track of
   another artist with the same title and length would still score 5/7. Here a
-  component at its floor costs `FLOOR ** (w / W)`: a wrong artist or a
-  duration 30 s or more off leaves at most 0.52, a wrong title 0.37.
-- The floor keeps such near misses visible (above the 0.3 cut) so a user sees
-  why a file did not match, while two wrong components (0.27) are left out.
+  component at its floor costs `floor ** (w / W)`: a wrong artist or a
+  duration 30 s or more off leaves at most 0.52 (`FLOOR`).
+- That floor keeps such near misses visible (above the 0.3 cut) so a user
+  sees why a file did not match (the right song, another length: a live cut,
+  a hidden track), while two wrong components (0.27) are left out. A wrong
+  title has the lower `TITLE_FLOOR` (0.28): another song of the same artist
+  and length is not close, however alike the rest.
 - The album only moves a score by a few hundredths: a recording is on many
   albums (singles, compilations), so an album name picks among equal
   recordings rather than deciding whether it is one (the way Picard weighs
@@ -61,7 +64,9 @@ ALBUM_WEIGHT = 0.04
 """The most an album that differs entirely takes off a score."""
 
 FLOOR = 0.1
-"""The least a component counts for in the geometric mean."""
+"""The least the artist or duration counts for in the geometric mean."""
+TITLE_FLOOR = 0.05
+"""The least the title counts for: below the 0.3 cut on its own."""
 DIFFERENT = 0.4
 """Share of a string's characters that differ when it is another string (similarity 0)."""
 ONE_EDIT = 0.85
@@ -172,7 +177,8 @@ def score(given: Given, candidate: Candidate) -> tuple[float, dict[str, float]]:
     total = sum(weights.values())
     value = 1.0
     for name, weight in weights.items():
-        value *= max(components[name], FLOOR) ** (weight / total)
+        floor = TITLE_FLOOR if name == "title" else FLOOR
+        value *= max(components[name], floor) ** (weight / total)
     if given.album is not None and candidate.album:
         components["album"] = similarity(given.album, fold.fold(candidate.album))
         value *= 1.0 - ALBUM_WEIGHT * (1.0 - components["album"])

@@ -200,6 +200,10 @@ def test_nothing_close_is_an_empty_list(snap: Snapshot, rows: MatchRows) -> None
     assert not set(plain(title + " " + artist).split()) & rows.words
     assert snap.match_track(title=title, artist=artist) == []
     assert snap.match_track(title=title, artist=artist, duration_ms=200_000) == []
+    # another song of a real artist, even of the same length, is not close either
+    track = rows.plain_cases(1)[0]
+    found = snap.match_track(title=title, artist=track.artists[0], duration_ms=track.duration_ms)
+    assert found == []
 
 
 def test_a_common_title_finds_the_given_artists_first(snap: Snapshot, rows: MatchRows) -> None:
