@@ -49,6 +49,9 @@ WORKER_SETTINGS_ENV = "SNAPSHOT_API_WORKER_SETTINGS"
 INTERNAL_PREFIX = ENV_PREFIX + "INTERNAL_"
 """Variables one process of the server sets for another (e.g. the shared rate-limit table)."""
 
+WORKER_MANIFEST_ENV = INTERNAL_PREFIX + "WORKER_MANIFEST"
+"""Set by `serve` for its worker processes: the manifest of the snapshot it opened (JSON)."""
+
 NOT_OPTIONS = frozenset(
     {
         WORKER_SETTINGS_ENV,

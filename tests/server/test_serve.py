@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import socket
 import subprocess
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import structlog
 import uvloop
 
 from snapshot_api.server.runner import listen_socket
@@ -230,29 +228,6 @@ def test_accepted_connections_get_tcp_nodelay(loop: str) -> None:
     else:
         asyncio.run(main())
     assert nodelay and nodelay[0] != 0
-
-
-def test_a_worker_that_cannot_open_the_snapshot_fails_start_up(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The supervisor stops on this status instead of restarting the worker forever."""
-    from uvicorn.config import STARTUP_FAILURE
-
-    from snapshot_api.config import WORKER_SETTINGS_ENV, ServeSettings, encode_settings
-    from snapshot_api.server.app import worker_app
-
-    settings = ServeSettings(snapshot_dir=tmp_path / "gone", workers=2)
-    monkeypatch.setenv(WORKER_SETTINGS_ENV, encode_settings(settings))
-    saved = structlog.get_config()
-    handlers = {name: logging.getLogger(name).handlers for name in ("uvicorn", "snapshot_api")}
-    try:
-        with pytest.raises(SystemExit) as exit_info:
-            worker_app()  # sets up this process's logging as a worker would
-    finally:
-        structlog.configure(**saved)
-        for name, previous in handlers.items():
-            logging.getLogger(name).handlers = previous
-    assert exit_info.value.code == STARTUP_FAILURE
 
 
 def test_without_a_directory_the_sample_snapshot_is_made_once_and_served(tmp_path: Path) -> None:
