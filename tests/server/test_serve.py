@@ -272,3 +272,19 @@ def test_a_file_damaged_in_place_gives_503_not_500(hand_snapshot: Path, tmp_path
         assert httpx.get(server.url + "/ready").status_code == 503
     finally:
         assert server.stop() == 0
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_each_request_is_logged_once(hand_snapshot: Path, workers: int) -> None:
+    """One structured access line per request, never uvicorn's plain one beside it."""
+    server = start_server(hand_snapshot, "--workers", str(workers), "--rate", "0")
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            for n in range(6):
+                client.get(f"/lookup/isrc/{SHARED_ISRC}", headers={"x-request-id": f"once-{n}"})
+        server.wait_for(lambda line: line.get("request_id") == "once-5")
+    finally:
+        server.stop()
+    mentioning = [raw for raw in server.raw_lines if b"/lookup/isrc/" in raw]
+    assert len(mentioning) == 6, mentioning
+    assert all(b'"event":"request"' in raw for raw in mentioning)
