@@ -43,7 +43,7 @@ from snapshot_api.config import (
     encode_settings,
 )
 from snapshot_api.manifest import Manifest
-from snapshot_api.server.protocol import FastJsonHttpProtocol
+from snapshot_api.server.protocol import FastJsonHttpProtocol, ServerConfig
 from snapshot_api.snapshot import Snapshot
 
 # Not imported here: snapshot_api.server.app (and with it prometheus_client),
@@ -114,6 +114,8 @@ def _uvicorn_options(settings: ServeSettings) -> dict[str, Any]:
         "backlog": BACKLOG,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
+        "header_timeout": settings.header_timeout,
+        "max_connections": settings.max_connections,
     }
 
 
@@ -138,7 +140,7 @@ def serve_in_process(settings: ServeSettings, snapshot: Snapshot, sock: socket.s
     from snapshot_api.server.app import create_app
 
     app = create_app(settings, snapshot, owns_snapshot=True)
-    QuietExitServer(uvicorn.Config(app, **_uvicorn_options(settings))).run(sockets=[sock])
+    QuietExitServer(ServerConfig(app, **_uvicorn_options(settings))).run(sockets=[sock])
 
 
 def serve_workers(settings: ServeSettings, manifest: Manifest, sock: socket.socket) -> bool:
@@ -146,7 +148,7 @@ def serve_workers(settings: ServeSettings, manifest: Manifest, sock: socket.sock
     failed to start (and all stopped)."""
     os.environ[WORKER_SETTINGS_ENV] = encode_settings(settings)
     os.environ[WORKER_MANIFEST_ENV] = manifest.to_json().decode()
-    config = uvicorn.Config(
+    config = ServerConfig(
         "snapshot_api.server.app:worker_app",
         factory=True,
         workers=settings.workers,
