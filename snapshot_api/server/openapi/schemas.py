@@ -54,10 +54,15 @@ BATCH_RESPONSE = obj(
         "artists": {"type": "object", "additionalProperties": ref("Artist")},
         "not_found": _per_kind(array(STRING), "Well-formed items with no document, as sent."),
         "invalid": _per_kind(array(STRING), "Malformed items, as sent."),
+        "invalid_reasons": _per_kind(
+            {"type": "object", "additionalProperties": STRING},
+            "Why each item in `invalid` was refused: item as sent → reason (same keys as "
+            "`invalid`).",
+        ),
     },
-    ["isrcs", "upcs", "tracks", "albums", "artists", "not_found", "invalid"],
+    ["isrcs", "upcs", "tracks", "albums", "artists", "not_found", "invalid", "invalid_reasons"],
     "Every distinct item appears exactly once: in its kind's section, in `not_found` or in "
-    "`invalid`. All seven keys are always present.",
+    "`invalid` (with its reason in `invalid_reasons`). All eight keys are always present.",
 )
 
 RATE_LIMIT_STATE = obj(
