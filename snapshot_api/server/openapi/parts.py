@@ -203,7 +203,31 @@ EXAMPLE_BATCH_RESPONSE = {
     "tracks": {},
     "albums": {"spotify:album:4xM1pUHZp9HsuKNxyOQDR0": EXAMPLE_ALBUM},
     "artists": {},
+    "audio_features": {},
     "not_found": {"isrcs": ["ZZ0000000000"], "upcs": [], "tracks": [], "albums": [],
-                  "artists": []},
-    "invalid": {"isrcs": ["not an isrc"], "upcs": [], "tracks": [], "albums": [], "artists": []},
+                  "artists": [], "audio_features": []},
+    "invalid": {"isrcs": ["not an isrc"], "upcs": [], "tracks": [], "albums": [], "artists": [],
+                "audio_features": []},
 }  # fmt: skip
+EXAMPLE_AUDIO_FEATURES: dict[str, Any] = {
+    "id": EXAMPLE_TRACK_ID,
+    "duration_ms": 322093,
+    "time_signature": 4,
+    "tempo": 118.211,
+    "key": 9,
+    "mode": 1,
+    "danceability": 0.412,
+    "energy": 0.681,
+    "loudness": -5.883,
+    "speechiness": 0.0297,
+    "acousticness": 0.0123,
+    "instrumentalness": 0.0561,
+    "liveness": 0.112,
+    "valence": 0.389,
+}
+EXAMPLE_ARTIST_ALBUMS: dict[str, Any] = {
+    "items": [EXAMPLE_ALBUM],
+    "total": 7,
+    "limit": 20,
+    "offset": 0,
+}
