@@ -453,6 +453,10 @@ class Snapshot:
         """The album's track documents as a JSON array; None when no such album."""
         return documents.album_tracks(self._connection(), self._queries, canonical_album_id)
 
+    def album_tracks_json_many(self, canonical_album_ids: Sequence[str]) -> dict[str, bytes]:
+        """{album id: its tracks as a JSON array} for the albums found, in one statement."""
+        return documents.album_tracks_many(self._connection(), self._queries, canonical_album_ids)
+
     # --- lookups: documents for the library (CONTRACT §4) ------------------------------
 
     def _documents(self, kind: Kind, values: Iterable[str]) -> dict[str, Any]:

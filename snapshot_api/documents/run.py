@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import array
 from collections.abc import Sequence
+from typing import Any
 
 import apsw
 
@@ -84,6 +85,39 @@ def album_tracks(connection: apsw.Connection, queries: Queries, album_id: str) -
         key=lambda row: (_int_or_zero(row[2]), _int_or_zero(row[3]), _int_or_zero(row[1])),
     )
     return utf8(b"[" + b",".join(row[4] for row in tracks) + b"]")
+
+
+def album_tracks_many(
+    connection: apsw.Connection, queries: Queries, album_ids: Sequence[str]
+) -> dict[str, bytes]:
+    """`album_tracks` of several albums in one statement: {album id: JSON array} for the
+    albums found."""
+    unique = tuple(dict.fromkeys(album_ids))
+    if not unique:
+        return {}
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
+    for row in connection.execute(queries.album_tracks, (apsw.carray(unique),)):
+        listed = grouped.setdefault(str(row[5]), [])
+        if row[1] is not None:
+            listed.append(row)
+    return {
+        album_id: utf8(
+            b"["
+            + b",".join(
+                row[4]
+                for row in sorted(
+                    rows,
+                    key=lambda row: (
+                        _int_or_zero(row[2]),
+                        _int_or_zero(row[3]),
+                        _int_or_zero(row[1]),
+                    ),
+                )
+            )
+            + b"]"
+        )
+        for album_id, rows in grouped.items()
+    }
 
 
 def _int_or_zero(value: object) -> int:

@@ -55,13 +55,14 @@ def _tracks_by(column: str, *, track_files: bool) -> str:
 
 
 def _album_tracks(*, track_files: bool) -> str:
-    """An album's tracks: album rowid, track rowid, disc, number, document (without album).
+    """An album's tracks: album rowid, track rowid, disc, number, document (without album),
+    and the album id asked for (several albums are listed at once by `/v1/albums?ids=`).
 
     LEFT JOIN: an album without tracks still gives one row, telling it apart
     from an unknown album.
     """
     return f"""SELECT al.rowid, t.rowid, t.disc_number, t.track_number,
-      {_track_json(with_album=False, track_files=track_files)}
+      {_track_json(with_album=False, track_files=track_files)}, k.value
     FROM carray(?1) AS k CROSS JOIN albums AS al INDEXED BY @albums.id@ ON al.id = k.value
     LEFT JOIN tracks AS t INDEXED BY @tracks.album_rowid@ ON t.album_rowid = al.rowid
     {_TRACK_FILES_JOIN if track_files else ""}"""

@@ -6,6 +6,7 @@ from snapshot_api.documents.fields import AUDIO_FEATURES as AUDIO_FEATURES_KIND
 from snapshot_api.documents.schemas import kind_schema
 from snapshot_api.server.errors import ErrorCode
 from snapshot_api.server.openapi.parts import BOOLEAN, INTEGER, STRING, Schema, array, obj, ref
+from snapshot_api.server.v1.schemas import V1_SCHEMAS
 
 IMAGE = obj(
     {"url": STRING, "width": INTEGER, "height": INTEGER},
@@ -204,6 +205,7 @@ SCHEMAS: dict[str, Schema] = {
     "Health": HEALTH,
     "Ready": READY,
     "NotReady": NOT_READY,
+    **V1_SCHEMAS,
 }
 
 # --- examples (validated against the schemas by the tests) --------------------------
