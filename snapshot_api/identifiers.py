@@ -28,18 +28,27 @@ MAX_INPUT_LENGTH = 256
 
 
 class Kind(StrEnum):
-    """The five kinds of lookup; the value is the CLI word and the HTTP path segment."""
+    """The kinds of lookup; the value is the CLI word and the HTTP path segment."""
 
     ISRC = "isrc"
     UPC = "upc"
     TRACK = "track"
     ALBUM = "album"
     ARTIST = "artist"
+    AUDIO_FEATURES = "audio-features"
+    """A track's audio features, looked up by the track's id."""
 
     @property
     def batch_key(self) -> str:
         """The key of this kind in batch requests and answers ("isrcs", "upcs", ...)."""
+        if self is Kind.AUDIO_FEATURES:
+            return "audio_features"
         return self.value + "s"
+
+    @property
+    def id_kind(self) -> str:
+        """The Spotify kind its ids name in URIs and URLs (audio features: a track's)."""
+        return "track" if self is Kind.AUDIO_FEATURES else self.value
 
 
 _ISRC_SEPARATORS = re.compile(r"[\s\-]+")
@@ -82,7 +91,8 @@ def _barcode(value: str) -> str:
     return digits.rjust(14, "0")
 
 
-def _spotify_id(value: str, kind: Kind, *, allow_url: bool) -> str:
+def _spotify_id(value: str, lookup_kind: Kind, *, allow_url: bool) -> str:
+    kind = Kind(lookup_kind.id_kind)
     text = value.strip()
     if _BASE62_ID.fullmatch(text):
         return text

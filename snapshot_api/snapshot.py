@@ -42,6 +42,7 @@ import apsw
 import orjson
 
 from snapshot_api import documents, readmode, sigbus
+from snapshot_api.documents.paging import DEFAULT_LIMIT, Page
 from snapshot_api.errors import (
     MissingIndex,
     NotFound,
@@ -140,6 +141,28 @@ def _search_file(directory: Path, manifest: Manifest | None) -> Path | None:
     return path if path.is_file() else None
 
 
+def _usable_audio_features(path: Path) -> bool:
+    """Whether the audio features file opens as SQLite with its table's track_id index.
+
+    Reads the schema only. Anything less (truncated, not SQLite, no index) is served as
+    a snapshot without audio features: `build` and `verify` report it as a warning.
+    """
+    try:
+        connection = apsw.Connection(
+            _read_only_uri(path), flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+        )
+    except apsw.Error:
+        return False
+    try:
+        documents.find_indexes(connection, ["af"], schema_names={"af": "main"})
+        connection.execute("SELECT null_response FROM track_audio_features LIMIT 0").fetchall()
+    except (apsw.Error, MissingIndex):
+        return False
+    finally:
+        connection.close()
+    return True
+
+
 def _identity(path: Path) -> tuple[int, int, int, int]:
     stat = path.stat()
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
@@ -162,6 +185,11 @@ class Snapshot:
         self._sidecar = sidecar
         self._search_file = _search_file(directory, manifest)
         self.has_track_files = Role.TRACK_FILES in files
+        self.has_audio_features = Role.AUDIO_FEATURES in files and _usable_audio_features(
+            files[Role.AUDIO_FEATURES].path
+        )
+        """Whether audio features are served: the file is there and has its table and index
+        (it is optional, and a damaged one only costs the audio features)."""
         watched = [f.path for f in files.values() if f.role is not Role.AUDIO_FEATURES]
         if sidecar is not None:
             watched.append(sidecar)
@@ -191,10 +219,14 @@ class Snapshot:
         # Reads only the schema: opening costs the same whatever the snapshot size.
         try:
             indexes = documents.find_indexes(self._connection(), schemas)
+            if self.has_audio_features:
+                indexes |= documents.find_indexes(self._connection(), ["af"])
         except MissingIndex:
             self.close()
             raise
-        self._queries = documents.Queries.for_layout(indexes, track_files=self.has_track_files)
+        self._queries = documents.Queries.for_layout(
+            indexes, track_files=self.has_track_files, audio_features=self.has_audio_features
+        )
         self._searcher = search_query.Searcher(indexes, track_files=self.has_track_files)
         self._matcher = Matcher(CandidateReader(indexes))
 
@@ -326,6 +358,12 @@ class Snapshot:
                     "ATTACH DATABASE ? AS tf", (_read_only_uri(self._files[Role.TRACK_FILES].path),)
                 )
                 schemas.append("tf")
+            if self.has_audio_features:
+                connection.execute(
+                    "ATTACH DATABASE ? AS af",
+                    (_read_only_uri(self._files[Role.AUDIO_FEATURES].path),),
+                )
+                schemas.append("af")
             if self._sidecar is not None:
                 connection.execute("ATTACH DATABASE ? AS idx", (_read_only_uri(self._sidecar),))
                 schemas.append("idx")
@@ -420,6 +458,10 @@ class Snapshot:
         """The album's track documents as a JSON array; None when no such album."""
         return documents.album_tracks(self._connection(), self._queries, canonical_album_id)
 
+    def album_tracks_json_many(self, canonical_album_ids: Sequence[str]) -> dict[str, bytes]:
+        """{album id: its tracks as a JSON array} for the albums found, in one statement."""
+        return documents.album_tracks_many(self._connection(), self._queries, canonical_album_ids)
+
     # --- lookups: documents for the library (CONTRACT §4) ------------------------------
 
     def _documents(self, kind: Kind, values: Iterable[str]) -> dict[str, Any]:
@@ -453,6 +495,49 @@ class Snapshot:
             raise NotFound(f"no album {album_id!r} in this snapshot")
         result: list[Document] = orjson.loads(text)
         return result
+
+    # --- audio features, artist albums, markets ------------------------------------------
+
+    def audio_features(self, values: Iterable[str]) -> dict[str, Document]:
+        """{track id, URI or URL as given: audio features}; tracks without any are absent
+        (no row, a null-response row, or no audio features database at all)."""
+        return self._documents(Kind.AUDIO_FEATURES, values)
+
+    def artist_albums_json(
+        self, canonical_artist_id: str, page: Page
+    ) -> tuple[int, list[bytes]] | None:
+        """(total, the page's album documents), newest release first; None: no such artist."""
+        if self._sidecar is None:
+            raise SnapshotError(f"{self.directory}: artist albums need {SIDECAR_NAME} (run build)")
+        return documents.artist_albums(
+            self._connection(), self._queries, canonical_artist_id, page.limit, page.offset
+        )
+
+    def artist_albums(
+        self, artist_id: str, *, limit: object = DEFAULT_LIMIT, offset: object = 0
+    ) -> Document:
+        """A page of the artist's own albums (not appears-on), newest release first:
+        {"items": [album, ...], "total": N, "limit": L, "offset": O}. `limit` 1 to 50
+        (`InvalidParameter` otherwise); `NotFound` for an unknown artist."""
+        page = Page.of(limit, offset)
+        found = self.artist_albums_json(parse(Kind.ARTIST, artist_id), page)
+        if found is None:
+            raise NotFound(f"no artist {artist_id!r} in this snapshot")
+        total, items = found
+        return {
+            "items": [orjson.loads(item) for item in items],
+            "total": total,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+
+    def track_markets(self, canonical_ids: Sequence[str]) -> dict[str, tuple[str | None, ...]]:
+        """{track id: (its markets, its album's markets)} as comma-separated codes (or None)."""
+        return documents.markets(self._connection(), self._queries.track_markets, canonical_ids)
+
+    def album_markets(self, canonical_ids: Sequence[str]) -> dict[str, tuple[str | None, ...]]:
+        """{album id: (its markets,)} as comma-separated codes (or None)."""
+        return documents.markets(self._connection(), self._queries.album_markets, canonical_ids)
 
     # --- search (snapshot_api.search) --------------------------------------------------
 

@@ -139,8 +139,9 @@ def test_any_barcode_with_extra_leading_zeros_is_the_same_key(code: int, zeros: 
 
 @given(st.text(alphabet=BASE62, min_size=22, max_size=22), st.sampled_from(list(Kind)[2:]))
 def test_any_base62_id_round_trips_through_uri_and_url(spotify_id: str, kind: Kind) -> None:
-    assert parse(kind, f"spotify:{kind.value}:{spotify_id}") == spotify_id
-    assert parse(kind, f"https://open.spotify.com/{kind.value}/{spotify_id}?si=1") == spotify_id
+    # audio features are looked up by track ids: their URIs and URLs name a track
+    assert parse(kind, f"spotify:{kind.id_kind}:{spotify_id}") == spotify_id
+    assert parse(kind, f"https://open.spotify.com/{kind.id_kind}/{spotify_id}?si=1") == spotify_id
 
 
 @given(st.text(max_size=40))

@@ -1,6 +1,8 @@
 """`create_app(settings, snapshot)`: the route table and the middleware stack, in one place.
 
 Middleware, outermost first, and why in this order:
+0. `SpotifyCompatMiddleware` (`/v1` and `/api/token` only): drops a trailing slash
+   before any route is resolved, and gives every error there Spotify's shape.
 1. `RequestContextMiddleware`: request id, access log, request metrics, JSON 500,
    and the CORS headers. Outermost so it times, records and marks every
    answer, whoever gives it (429s and 500s included).
@@ -61,6 +63,7 @@ from snapshot_api.server.ratelimit.redis_store import RedisBuckets
 from snapshot_api.server.responses import NO_STORE, json_response
 from snapshot_api.server.routes import ENDPOINTS, status
 from snapshot_api.server.routing import ApiRoute, AppContext, RouteTable
+from snapshot_api.server.v1.compat import SpotifyCompatMiddleware
 from snapshot_api.snapshot import Snapshot
 
 BATCH_THREADS = 2
@@ -119,6 +122,7 @@ def _assemble(
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(SpotifyCompatMiddleware),
             Middleware(
                 RequestContextMiddleware,
                 routes=table,

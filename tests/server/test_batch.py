@@ -23,7 +23,7 @@ from tests.test_identifiers import MALFORMED_URLS
 
 MAX_ITEMS = 20
 MAX_BODY = 4096
-SECTIONS = ("isrcs", "upcs", "tracks", "albums", "artists")
+SECTIONS = ("isrcs", "upcs", "tracks", "albums", "artists", "audio_features")
 NOTHING: dict[str, list[str]] = {key: [] for key in SECTIONS}
 TRACK2_URL = f"https://open.spotify.com/track/{TRACK[2]}?si=abc"
 
@@ -55,6 +55,13 @@ def test_every_item_is_answered_exactly_once(client: httpx.Client, library: Snap
         ],
         "albums": [f"spotify:album:{ALBUM[3]}", f"spotify:track:{TRACK[1]}"],
         "artists": [ARTIST[1], ARTIST[1]],
+        # features; a null response and a track without a row; an album URI
+        "audio_features": [
+            f"spotify:track:{TRACK[1]}",
+            TRACK[2],
+            TRACK[4],
+            f"spotify:album:{ALBUM[1]}",
+        ],
     }
     response = post(client, request)
     assert response.status_code == 200
@@ -73,12 +80,15 @@ def test_every_item_is_answered_exactly_once(client: httpx.Client, library: Snap
     )
     assert body["albums"] == library.albums([f"spotify:album:{ALBUM[3]}"])
     assert body["artists"] == library.artists([ARTIST[1]])
+    assert body["audio_features"] == library.audio_features([f"spotify:track:{TRACK[1]}"])
+    assert body["audio_features"][f"spotify:track:{TRACK[1]}"]["id"] == TRACK[1]
     assert body["not_found"] == {
         "isrcs": ["ZZ0000000000"],
         "upcs": ["00000000"],
         "tracks": ["Missing0xxxxxxxxxxxxxx"],
         "albums": [],
         "artists": [],
+        "audio_features": [TRACK[2], TRACK[4]],
     }
     assert body["invalid"] == {
         "isrcs": ["nope"],
@@ -86,6 +96,7 @@ def test_every_item_is_answered_exactly_once(client: httpx.Client, library: Snap
         "tracks": [],
         "albums": [f"spotify:track:{TRACK[1]}"],
         "artists": [],
+        "audio_features": [f"spotify:album:{ALBUM[1]}"],
     }
     for key in SECTIONS:
         asked = list(dict.fromkeys(request[key]))
@@ -93,7 +104,8 @@ def test_every_item_is_answered_exactly_once(client: httpx.Client, library: Snap
         assert sorted(answered) == sorted(asked), key
         assert list(body["invalid_reasons"][key]) == body["invalid"][key], key
         for value, reason in body["invalid_reasons"][key].items():
-            assert reason == rejection_reason(Kind(key[:-1]), value)
+            kind = next(k for k in Kind if k.batch_key == key)
+            assert reason == rejection_reason(kind, value)
 
 
 def test_missing_keys_are_answered_as_empty_sections(client: httpx.Client) -> None:

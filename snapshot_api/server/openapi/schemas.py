@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from snapshot_api.documents import json_schemas
+from snapshot_api.documents.fields import AUDIO_FEATURES as AUDIO_FEATURES_KIND
+from snapshot_api.documents.schemas import kind_schema
 from snapshot_api.server.errors import ErrorCode
 from snapshot_api.server.openapi.parts import BOOLEAN, INTEGER, STRING, Schema, array, obj, ref
+from snapshot_api.server.v1.schemas import V1_SCHEMAS
 
 ERROR: Schema = {
     "type": "object",
@@ -23,7 +26,7 @@ ERROR: Schema = {
 }
 ERROR_OBJECT: Schema = ERROR["properties"]["error"]
 
-_SECTIONS = ("isrcs", "upcs", "tracks", "albums", "artists")
+_SECTIONS = ("isrcs", "upcs", "tracks", "albums", "artists", "audio_features")
 
 
 def _per_kind(items: Schema, description: str) -> Schema:
@@ -52,6 +55,11 @@ BATCH_RESPONSE = obj(
         "tracks": {"type": "object", "additionalProperties": ref("Track")},
         "albums": {"type": "object", "additionalProperties": ref("Album")},
         "artists": {"type": "object", "additionalProperties": ref("Artist")},
+        "audio_features": {
+            "type": "object",
+            "additionalProperties": ref("AudioFeatures"),
+            "description": "Track id as sent → its audio features (new).",
+        },
         "not_found": _per_kind(array(STRING), "Well-formed items with no document, as sent."),
         "invalid": _per_kind(array(STRING), "Malformed items, as sent."),
         "invalid_reasons": _per_kind(
@@ -60,9 +68,9 @@ BATCH_RESPONSE = obj(
             "`invalid`).",
         ),
     },
-    ["isrcs", "upcs", "tracks", "albums", "artists", "not_found", "invalid", "invalid_reasons"],
+    [*_SECTIONS, "not_found", "invalid", "invalid_reasons"],
     "Every distinct item appears exactly once: in its kind's section, in `not_found` or in "
-    "`invalid` (with its reason in `invalid_reasons`). All eight keys are always present.",
+    "`invalid` (with its reason in `invalid_reasons`). Every key is always present.",
 )
 
 RATE_LIMIT_STATE = obj(
@@ -108,14 +116,30 @@ NOT_READY = {
     "description": "A file was removed or replaced, or the snapshot stopped answering.",
 }
 
+AUDIO_FEATURES = kind_schema(AUDIO_FEATURES_KIND)
+
+ARTIST_ALBUMS = obj(
+    {
+        "items": {**array(ref("Album")), "description": "Newest release first."},
+        "total": {**INTEGER, "description": "The artist's own albums in all."},
+        "limit": INTEGER,
+        "offset": INTEGER,
+    },
+    ["items", "total", "limit", "offset"],
+    "A page of an artist's own albums (not those it appears on), newest release first.",
+)
+
 SCHEMAS: dict[str, Schema] = {
     **json_schemas(),
+    "AudioFeatures": AUDIO_FEATURES,
+    "ArtistAlbums": ARTIST_ALBUMS,
     "BatchRequest": BATCH_REQUEST,
     "BatchResponse": BATCH_RESPONSE,
     "Error": ERROR,
     "Health": HEALTH,
     "Ready": READY,
     "NotReady": NOT_READY,
+    **V1_SCHEMAS,
 }
 
 # --- examples (validated against the schemas by the tests) --------------------------
