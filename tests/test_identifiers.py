@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 
 import pytest
@@ -9,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snapshot_api.errors import InvalidIdentifier
-from snapshot_api.identifiers import Kind, parse, parse_all, parse_many, stored_barcode_key
+from snapshot_api.identifiers import (
+    MAX_INPUT_LENGTH,
+    Kind,
+    parse,
+    parse_all,
+    parse_many,
+    path_pattern,
+    stored_barcode_key,
+)
 from snapshot_api.server.errors import api_error_of
 
 BASE62 = string.ascii_letters + string.digits
@@ -201,3 +210,32 @@ def test_long_rejected_values_are_clipped_in_messages() -> None:
     assert "(5000 characters)" in message
     assert caught.value.rejections[0].value == long_value  # the value itself is kept whole
     assert api_error_of(caught.value).to_json()["error"]["values"][0].endswith("characters)")
+
+
+def _accepted_in_a_path(kind: Kind, value: str) -> bool:
+    try:
+        parse(kind, value, allow_url=False)
+    except InvalidIdentifier:
+        return False
+    return True
+
+
+def _near_identifiers(kind: Kind) -> st.SearchStrategy[str]:
+    """Arbitrary text, values matching the pattern, and such values with a character changed."""
+    matching = st.from_regex(path_pattern(kind), fullmatch=True)
+    changed = st.tuples(matching, st.integers(0, 40), st.characters()).map(
+        lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + 1 :]
+    )
+    return st.one_of(st.text(max_size=40), matching, changed)
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_the_openapi_pattern_is_exactly_what_a_path_accepts(kind: Kind) -> None:
+    pattern = re.compile(path_pattern(kind))
+
+    @given(_near_identifiers(kind))
+    def check(value: str) -> None:
+        described = pattern.search(value) is not None and len(value) <= MAX_INPUT_LENGTH
+        assert described == _accepted_in_a_path(kind, value), repr(value)
+
+    check()

@@ -110,6 +110,7 @@ class FastJsonHttpProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
+        self._last_request = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, only alike.
@@ -148,6 +149,18 @@ class FastJsonHttpProtocol(HttpToolsProtocol):
         self._in_head = False
         self._cancel_head_timer()
         super().on_headers_complete()
+        if self._last_request and self.cycle is not None:
+            self.cycle.keep_alive = False
+
+    def shutdown(self) -> None:
+        """The server stops: a connection that has not sent its first request yet (the
+        server accepted it, so a request is on the way) or is sending a request's head
+        gets that request served, then closes. Idle kept-alive connections close now,
+        as uvicorn does; the header timeout bounds the wait for a silent one."""
+        if self._in_head and not self.transport.is_closing():
+            self._last_request = True
+            return
+        super().shutdown()
 
     def _arm_head_timer(self) -> None:
         if self._header_timeout is not None and self._head_timer is None:

@@ -22,6 +22,7 @@ the process with -15) is switched off.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -33,7 +34,7 @@ from typing import Any
 import structlog
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
-from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors import Multiprocess, multiprocess
 
 from snapshot_api import __version__
 from snapshot_api.config import (
@@ -119,8 +120,61 @@ def _uvicorn_options(settings: ServeSettings) -> dict[str, Any]:
     }
 
 
-class QuietExitServer(uvicorn.Server):
-    """uvicorn's server, minus re-raising SIGTERM/SIGINT after its graceful shutdown."""
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, but SIGTERM loses no connection already waiting to be accepted.
+
+    uvicorn's shutdown closes the listening socket at once, and the kernel resets every
+    connection still in its accept queue (measured under load: ~0.5% of requests, never
+    logged, during a rolling restart). Here the event loop stops accepting, then every
+    queued connection is accepted and served (one request each, then closed), and only
+    then is the socket closed; a client connecting after that is refused, which a proxy
+    retries on another server, rather than reset after sending its request.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Accept what is queued, then stop the loop's accepting (which closes the socket),
+        # with no await in between: the loop cannot accept (or the kernel queue for) the
+        # connections in that gap. Only then are they handed to the protocol.
+        queued = [connection for listener in sockets or [] for connection in _accept_all(listener)]
+        for server in getattr(self, "servers", []):
+            server.close()
+        for listener in sockets or []:
+            listener.close()
+        loop = asyncio.get_running_loop()
+        config = self.config
+
+        def protocol() -> asyncio.Protocol:
+            made: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
+                config=config,
+                server_state=self.server_state,
+                app_state=self.lifespan.state,
+                _loop=loop,
+            )
+            return made
+
+        for connection in queued:
+            await loop.connect_accepted_socket(protocol, connection)
+        if queued:
+            _log.info("served the queued connections before closing", connections=len(queued))
+        await super().shutdown(sockets)
+
+
+def _accept_all(listener: socket.socket) -> list[socket.socket]:
+    """Every connection waiting in `listener`'s accept queue now (non-blocking)."""
+    accepted: list[socket.socket] = []
+    try:
+        listener.setblocking(False)
+        while True:
+            connection, _address = listener.accept()
+            connection.setblocking(False)
+            accepted.append(connection)
+    except OSError:  # BlockingIOError once empty; closed or not listening: nothing queued
+        pass
+    return accepted
+
+
+class QuietExitServer(DrainingServer):
+    """The in-process server, minus re-raising SIGTERM/SIGINT after its graceful shutdown."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -134,6 +188,37 @@ class QuietExitServer(uvicorn.Server):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+class DrainingProcess(multiprocess.Process):
+    """A worker process running `DrainingServer` (uvicorn's `Process` runs its own `Server`)."""
+
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            self._server = DrainingServer(config=self.config)
+        return self._server
+
+
+class Supervisor(Multiprocess):
+    """uvicorn's supervisor; on SIGTERM or SIGINT it closes its own copy of the listener.
+
+    The workers drain and close theirs (`DrainingServer`); the kernel's listener only
+    closes, refusing new connections instead of queueing them for nobody, once every
+    process holding it has closed it, this one included.
+    """
+
+    def handle_term(self) -> None:
+        self._close_listeners()
+        super().handle_term()
+
+    def handle_int(self) -> None:
+        self._close_listeners()
+        super().handle_int()
+
+    def _close_listeners(self) -> None:
+        for listener in self.sockets:
+            listener.close()
 
 
 def serve_in_process(settings: ServeSettings, snapshot: Snapshot, sock: socket.socket) -> None:
@@ -154,6 +239,10 @@ def serve_workers(settings: ServeSettings, manifest: Manifest, sock: socket.sock
         workers=settings.workers,
         **_uvicorn_options(settings),
     )
-    supervisor = Multiprocess(config, sockets=[sock])
+    # uvicorn's supervisor makes its workers with the module's `Process` wherever it starts
+    # one (start, restart, SIGHUP, SIGTTIN); pointing that name at the draining worker is
+    # the one hook it offers. Only this (parent) process makes workers.
+    multiprocess.Process = DrainingProcess  # type: ignore[misc]
+    supervisor = Supervisor(config, sockets=[sock])
     supervisor.run()
     return all(process.exitcode != STARTUP_FAILURE for process in supervisor.processes)

@@ -6,6 +6,7 @@ import asyncio
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -288,3 +289,48 @@ def test_each_request_is_logged_once(hand_snapshot: Path, workers: int) -> None:
     mentioning = [raw for raw in server.raw_lines if b"/lookup/isrc/" in raw]
     assert len(mentioning) == 6, mentioning
     assert all(b'"event":"request"' in raw for raw in mentioning)
+
+
+def _hammer(port: int, stop: threading.Event, outcomes: list[str]) -> None:
+    """New connection per request until the server refuses; each outcome recorded."""
+    request = (
+        f"GET /lookup/isrc/{SHARED_ISRC} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    ).encode()
+    while not stop.is_set():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+                sock.sendall(request)
+                answer = _read_all(sock)
+        except ConnectionRefusedError:
+            outcomes.append("refused")  # the listener is closed: a proxy retries elsewhere
+            return
+        except OSError as exc:
+            outcomes.append(f"reset: {exc!r}")
+            continue
+        outcomes.append("ok" if answer.startswith(b"HTTP/1.1 200") else f"bad: {answer[:60]!r}")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_under_load_resets_no_connection(hand_snapshot: Path, workers: int) -> None:
+    """Connections waiting in the accept queue at SIGTERM are served, not reset."""
+    server = start_server(hand_snapshot, "--workers", str(workers), "--rate", "0")
+    stop = threading.Event()
+    outcomes: list[str] = []
+    threads = [
+        threading.Thread(target=_hammer, args=(server.port, stop, outcomes)) for _ in range(24)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        while outcomes.count("ok") < 300:
+            time.sleep(0.05)
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(40) == 0
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        server.stop(signal.SIGKILL)
+    failures = [outcome for outcome in outcomes if outcome not in ("ok", "refused")]
+    assert failures == [], f"{len(failures)} of {len(outcomes)}: {failures[:5]}"
+    assert outcomes.count("refused") == len(threads), "every client ends refused, not hung"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from snapshot_api.errors import InvalidIdentifier
-from snapshot_api.identifiers import Kind, parse
+from snapshot_api.identifiers import MAX_INPUT_LENGTH, Kind, parse, path_pattern
 from snapshot_api.server.errors import ErrorCode
 
 Schema = dict[str, Any]
@@ -114,25 +114,33 @@ NO_ROUTE = error_answer(
 )
 
 
-def path_parameter(name: str, description: str, example: str) -> Schema:
+def path_parameter(name: str, kind: Kind, description: str, example: str) -> Schema:
+    """An identifier in the path, its schema saying exactly what `parse` accepts there."""
     return {
         "name": name,
         "in": "path",
         "required": True,
         "description": description,
-        "schema": {"type": "string"},
+        "schema": {
+            "type": "string",
+            "pattern": path_pattern(kind),
+            "minLength": 1,
+            "maxLength": MAX_INPUT_LENGTH,
+        },
         "example": example,
     }
 
 
 ISRC_PARAMETER = path_parameter(
     "isrc",
+    Kind.ISRC,
     "An ISRC in any case, with or without hyphens or spaces (`us-sub-06-69102` = "
     "`USSUB0669102`): 2 letters, 3 letters or digits, 7 digits.",
     "USSUB0669102",
 )
 UPC_PARAMETER = path_parameter(
     "upc",
+    Kind.UPC,
     "A UPC/EAN/GTIN barcode: 8 to 14 digits, spaces and hyphens ignored, leading zeros "
     "do not matter (`098787069228` = `0098787069228`).",
     "098787069228",
@@ -142,6 +150,7 @@ UPC_PARAMETER = path_parameter(
 def id_parameter(kind: str, example: str) -> Schema:
     return path_parameter(
         "id",
+        Kind(kind),
         f"A 22-character Spotify {kind} id, or a `spotify:{kind}:ID` URI (another kind's URI "
         "is a 400).",
         example,

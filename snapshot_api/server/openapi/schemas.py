@@ -35,9 +35,12 @@ def _per_kind(items: Schema, description: str) -> Schema:
 
 BATCH_REQUEST = {
     "type": "object",
-    "description": "Lists of identifiers as pasted; every key optional, at least one item.",
+    "description": "Lists of identifiers as pasted; every key optional, at least one item "
+    "in all (malformed items are answered in `invalid`, not refused).",
     "properties": {key: array(STRING) for key in _SECTIONS},
     "additionalProperties": False,
+    "minProperties": 1,
+    "anyOf": [{"required": [key], "properties": {key: {"minItems": 1}}} for key in _SECTIONS],
 }
 
 BATCH_RESPONSE = obj(
