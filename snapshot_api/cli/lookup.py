@@ -9,9 +9,10 @@ Malformed values are named on stderr, one line each, and make the exit status
 loses nothing to one bad value.
 
 A VALUE of `-` reads values from standard input, one per line. The output is
-then JSON Lines, one `{"VALUE": answer}` object per value, written as the
-values are read, `STREAM_CHUNK` at a time: a million ISRCs need constant memory
-and the first answers appear at once.
+then JSON Lines, one `{"VALUE": answer}` object per value read (repeats
+included, so lines follow the input), written as the values are read,
+`STREAM_CHUNK` at a time: a million ISRCs need constant memory and the first
+answers appear as soon as a chunk is read.
 """
 
 from __future__ import annotations
@@ -153,10 +154,12 @@ def run(args: argparse.Namespace) -> int:
             values = _values(args.values)
             while chunk := list(itertools.islice(values, STREAM_CHUNK)):
                 found = answers.of(chunk)
+                # one line per value read, repeats included (a malformed one: stderr only)
                 out.write(
                     b"".join(
-                        orjson.dumps({value: orjson.Fragment(text)}) + b"\n"
-                        for value, text in found.items()
+                        orjson.dumps({value: orjson.Fragment(found[value])}) + b"\n"
+                        for value in chunk
+                        if value in found
                     )
                 )
                 out.flush()

@@ -246,7 +246,7 @@ def test_client_credentials_flow_gets_its_token_here(
     client.prefix = v1_server.url + "/v1/"
     track_id = chosen["track"]
     assert client.track(track_id)["name"] == library.tracks([track_id])[track_id]["name"]
-    token = manager.get_cached_token()
+    token = manager.cache_handler.get_cached_token()
     assert token["token_type"] == "Bearer" and token["access_token"]
     requests = v1_server.wait_for(
         lambda line: line.get("event") == "request" and line.get("path") == "/api/token"
