@@ -304,6 +304,7 @@ def one_operation(kind: Kind) -> Callable[[ServeSettings], Schema]:
             "parameters": [
                 path_parameter(
                     "id",
+                    kind,
                     f"A Spotify {id_word} id, or a `spotify:{id_word}:ID` URI.",
                     EXAMPLES[kind]["id"],
                 )
@@ -383,7 +384,7 @@ def album_tracks_operation(settings: ServeSettings) -> Schema:
         "tags": ["spotify"],
         "summary": "An album's tracks as a Spotify paging object",
         "parameters": [
-            path_parameter("id", "A Spotify album id or URI.", album["id"]),
+            path_parameter("id", Kind.ALBUM, "A Spotify album id or URI.", album["id"]),
             *_page_parameters(),
         ],
         "responses": {
@@ -411,7 +412,7 @@ def artist_albums_operation(settings: ServeSettings) -> Schema:
         "description": "`include_groups`, `market` and `country` are accepted and not applied: "
         "the items are the artist's own albums (not those it appears on).",
         "parameters": [
-            path_parameter("id", "A Spotify artist id or URI.", artist["id"]),
+            path_parameter("id", Kind.ARTIST, "A Spotify artist id or URI.", artist["id"]),
             *_page_parameters(),
         ],
         "responses": {
