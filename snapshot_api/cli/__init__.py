@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "synth": "write a synthetic dump in the real schema and shape",
     "search": "search track, album or artist names offline and print JSON",
     "match": "find the track a title, artist and duration (as tagged) belong to",
+    "sample": "make the built-in sample if needed; print its directory and values to try",
 }
 """Command name → summary; the module is `snapshot_api.cli.<name>`."""
 

@@ -1,13 +1,17 @@
 """The offline `/docs` page: one self-contained HTML page rendered from the description.
 
 No scripts, no fonts, no styles from elsewhere, so it works on a machine
-without internet.
+without internet. A reader tries a request without any script: every GET
+operation links to itself with its example values filled in (values that exist
+in the built-in sample, see `synth.sample_values`), and the batch shows the
+`curl` command that sends its example body.
 """
 
 from __future__ import annotations
 
 import html
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
@@ -59,6 +63,37 @@ def _example(example: Any) -> str:
     return f"<pre>{_e(text)}</pre>"
 
 
+def example_url(path: str, operation: Schema) -> str | None:
+    """`path` with every parameter's example filled in (query ones appended), or None
+    when a path parameter has no example."""
+    query = []
+    for parameter in operation.get("parameters", []):
+        if "example" not in parameter:
+            if parameter["in"] == "path":
+                return None
+            continue
+        value = quote(str(parameter["example"]), safe=":")
+        if parameter["in"] == "path":
+            path = path.replace("{" + parameter["name"] + "}", value)
+        elif parameter["in"] == "query":
+            query.append(f"{quote(parameter['name'])}={value}")
+    return path + ("?" + "&".join(query) if query else "")
+
+
+def _try_it(path: str, method: str, operation: Schema) -> str:
+    if method == "get":
+        url = example_url(path, operation)
+        if url is None:
+            return ""
+        return f'<p>Try it: <a href="{_e(url)}"><code>GET {_e(url)}</code></a></p>'
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    if "example" not in content:
+        return ""
+    body = orjson.dumps(content["example"]).decode()
+    command = f"curl -s -H 'content-type: application/json' -d '{body}' http://127.0.0.1:8080{path}"
+    return f"<p>Try it from a shell:</p><pre>{_e(command)}</pre>"
+
+
 def _operation(path: str, method: str, operation: Schema) -> list[str]:
     out = [
         f'<div class="op" id="{_e(operation["operationId"])}">',
@@ -67,6 +102,7 @@ def _operation(path: str, method: str, operation: Schema) -> list[str]:
     ]
     if "description" in operation:
         out.append(f"<p>{_inline(operation['description'])}</p>")
+    out.append(_try_it(path, method, operation))
     parameters = operation.get("parameters", [])
     if parameters:
         out.append("<table><tr><th>parameter</th><th>in</th><th>description</th>"

@@ -14,6 +14,7 @@ from typing import Any
 from snapshot_api.errors import InvalidIdentifier
 from snapshot_api.identifiers import MAX_INPUT_LENGTH, Kind, parse, path_pattern
 from snapshot_api.server.errors import ErrorCode
+from snapshot_api.synth import sample_values as sample
 
 Schema = dict[str, Any]
 
@@ -134,16 +135,16 @@ def path_parameter(name: str, kind: Kind, description: str, example: str) -> Sch
 ISRC_PARAMETER = path_parameter(
     "isrc",
     Kind.ISRC,
-    "An ISRC in any case, with or without hyphens or spaces (`us-sub-06-69102` = "
-    "`USSUB0669102`): 2 letters, 3 letters or digits, 7 digits.",
-    "USSUB0669102",
+    f"An ISRC in any case, with or without hyphens or spaces (`{sample.spelled_isrc()}` = "
+    f"`{sample.ISRC}`): 2 letters, 3 letters or digits, 7 digits.",
+    sample.ISRC,
 )
 UPC_PARAMETER = path_parameter(
     "upc",
     Kind.UPC,
     "A UPC/EAN/GTIN barcode: 8 to 14 digits, spaces and hyphens ignored, leading zeros "
-    "do not matter (`098787069228` = `0098787069228`).",
-    "098787069228",
+    f"do not matter (`{sample.UPC}` = `0{sample.UPC}`).",
+    sample.UPC,
 )
 
 
@@ -169,14 +170,14 @@ def bad_identifier(kind: str, value: str, reason: str) -> Schema:
 EXAMPLE_SNAPSHOT_ID = "3f9a1c0d2b7e4a5f6c81"
 EXAMPLE_COUNTS = {"tracks": 256039007, "albums": 58590982, "artists": 15430442}
 EXAMPLE_METRICS = 'snapshot_lookups_total{kind="isrc",result="hit"} 42.0\n'
-EXAMPLE_TRACK_ID = "0mqBPbWiyzx2cpWkRI9dvS"
-EXAMPLE_ALBUM_ID = "4xM1pUHZp9HsuKNxyOQDR0"
-EXAMPLE_ARTIST_ID = "0OdUWJ0sBjDrqHygGUXeCF"
+EXAMPLE_TRACK_ID = sample.TRACK_ID
+EXAMPLE_ALBUM_ID = sample.ALBUM_ID
+EXAMPLE_ARTIST_ID = sample.ARTIST_ID
 BASE62_REASON = "a Spotify id has 22 letters and digits (base62)"
 
 EXAMPLE_ARTIST: dict[str, Any] = {
     "id": EXAMPLE_ARTIST_ID,
-    "name": "Band of Horses",
+    "name": sample.ARTIST_NAME,
     "followers": 1012345,
     "popularity": 61,
     "genres": ["indie folk", "indie rock"],
@@ -184,12 +185,12 @@ EXAMPLE_ARTIST: dict[str, Any] = {
 }
 EXAMPLE_ALBUM: dict[str, Any] = {
     "id": EXAMPLE_ALBUM_ID,
-    "name": "Everything All The Time",
+    "name": sample.ALBUM_NAME,
     "type": "album",
     "label": "Sub Pop Records",
     "release_date": "2006-03-21",
     "release_date_precision": "day",
-    "upc": "098787069228",
+    "upc": sample.UPC,
     "total_tracks": 10,
     "copyright": "2006 Sub Pop Records",
     "copyright_p": "2006 Sub Pop Records",
@@ -199,32 +200,32 @@ EXAMPLE_ALBUM: dict[str, Any] = {
 }
 EXAMPLE_ALBUM_TRACK: dict[str, Any] = {
     "id": EXAMPLE_TRACK_ID,
-    "name": "The Funeral",
-    "isrc": "USSUB0669102",
+    "name": sample.TRACK_NAME,
+    "isrc": sample.ISRC,
     "duration_ms": 322093,
     "explicit": False,
     "track_number": 2,
     "disc_number": 1,
     "popularity": 68,
     "artists": [EXAMPLE_ARTIST],
-    "original_title": "The Funeral",
+    "original_title": sample.TRACK_NAME,
     "has_lyrics": True,
     "languages": ["en"],
     "artist_roles": ["main_artist"],
 }
 EXAMPLE_TRACK = {**EXAMPLE_ALBUM_TRACK, "album": EXAMPLE_ALBUM}
 EXAMPLE_BATCH_REQUEST = {
-    "isrcs": ["USSUB0669102", "us-sub-06-69102", "ZZ0000000000", "not an isrc"],
-    "albums": ["spotify:album:4xM1pUHZp9HsuKNxyOQDR0"],
+    "isrcs": [sample.ISRC, sample.spelled_isrc(), sample.MISSING_ISRC, "not an isrc"],
+    "albums": [f"spotify:album:{sample.ALBUM_ID}"],
 }
 EXAMPLE_BATCH_RESPONSE = {
-    "isrcs": {"USSUB0669102": [EXAMPLE_TRACK], "us-sub-06-69102": [EXAMPLE_TRACK]},
+    "isrcs": {sample.ISRC: [EXAMPLE_TRACK], sample.spelled_isrc(): [EXAMPLE_TRACK]},
     "upcs": {},
     "tracks": {},
-    "albums": {"spotify:album:4xM1pUHZp9HsuKNxyOQDR0": EXAMPLE_ALBUM},
+    "albums": {f"spotify:album:{sample.ALBUM_ID}": EXAMPLE_ALBUM},
     "artists": {},
     "audio_features": {},
-    "not_found": {"isrcs": ["ZZ0000000000"], "upcs": [], "tracks": [], "albums": [],
+    "not_found": {"isrcs": [sample.MISSING_ISRC], "upcs": [], "tracks": [], "albums": [],
                   "artists": [], "audio_features": []},
     "invalid": {"isrcs": ["not an isrc"], "upcs": [], "tracks": [], "albums": [], "artists": [],
                 "audio_features": []},

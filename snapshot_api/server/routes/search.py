@@ -42,6 +42,7 @@ from snapshot_api.server.openapi.parts import (
 )
 from snapshot_api.server.responses import JSONBytes
 from snapshot_api.server.routing import DATA, AppContext, Endpoint
+from snapshot_api.synth import sample_values as sample
 
 RequestHandler = Callable[[Request], Awaitable[Response]]
 
@@ -75,9 +76,9 @@ def _handler(kind: SearchKind) -> Callable[[AppContext], RequestHandler]:
     return make
 
 
-def _words(name: str, description: str) -> Schema:
+def _words(name: str, description: str, **example: str) -> Schema:
     return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": {"type": "string", "maxLength": MAX_TEXT_LENGTH}}  # fmt: skip
+            "schema": {"type": "string", "maxLength": MAX_TEXT_LENGTH}, **example}  # fmt: skip
 
 
 WORD_RULES = (
@@ -103,7 +104,7 @@ def _operation(kind: SearchKind) -> Callable[[ServeSettings], Schema]:
             f"{_ORDER[kind]} whatever the number of matches. {WORD_RULES} At least one of "
             f"{need} must hold a word.",
             "parameters": [
-                _words("q", "Words of the name."),
+                _words("q", "Words of the name.", example=sample.SEARCH_WORD),
                 *filters,
                 {
                     "name": "limit",
