@@ -507,11 +507,26 @@ class Snapshot:
         self, canonical_artist_id: str, page: Page
     ) -> tuple[int, list[bytes]] | None:
         """(total, the page's album documents), newest release first; None: no such artist."""
-        if self._sidecar is None:
-            raise SnapshotError(f"{self.directory}: artist albums need {SIDECAR_NAME} (run build)")
+        if not self._has_artist_albums():
+            raise SnapshotNotPrepared(
+                f"{self.directory}: artist albums need a {SIDECAR_NAME} built by this version; "
+                f"run `snapshot-api build {self.directory}` again"
+            )
         return documents.artist_albums(
             self._connection(), self._queries, canonical_artist_id, page.limit, page.offset
         )
+
+    def _has_artist_albums(self) -> bool:
+        """Whether the sidecar has `artist_album_order` (older builds lack it); schema only."""
+        known: bool | None = getattr(self, "_artist_albums_known", None)
+        if known is None:
+            known = self._sidecar is not None and bool(
+                self._connection()
+                .execute("SELECT count(*) FROM idx.sqlite_master WHERE name = 'artist_album_order'")
+                .get
+            )
+            self._artist_albums_known = known
+        return known
 
     def artist_albums(
         self, artist_id: str, *, limit: object = DEFAULT_LIMIT, offset: object = 0

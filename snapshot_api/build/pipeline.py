@@ -35,10 +35,12 @@ import apsw
 from snapshot_api import __version__
 from snapshot_api.build.decompress import Decompressed, DecompressError, decompress, partial_of
 from snapshot_api.build.sidecar import (
+    SIDECAR_LAYOUT_KEY,
     SidecarStats,
     build_sidecar,
     read_meta,
     remove_leftovers,
+    sidecar_layout,
     sidecar_path,
 )
 from snapshot_api.errors import BuildError
@@ -280,6 +282,7 @@ def _up_to_date(
         meta is None
         or meta.get("snapshot_id") != snapshot_id
         or meta.get("tool_version") != __version__
+        or meta.get(SIDECAR_LAYOUT_KEY) != sidecar_layout()
         or SIDECAR_MANIFEST_KEY not in meta
     ):
         return None, None
@@ -426,7 +429,11 @@ def _build_locked(
     stats = build_sidecar(
         files[Role.MAIN].path,
         path,
-        {"snapshot_id": snapshot_id, "tool_version": __version__},
+        {
+            "snapshot_id": snapshot_id,
+            "tool_version": __version__,
+            SIDECAR_LAYOUT_KEY: sidecar_layout(),
+        },
         reporter,
         before_rename=finish_meta,
     )

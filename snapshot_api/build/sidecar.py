@@ -28,6 +28,7 @@ How, and why:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import os
 import time
@@ -87,6 +88,16 @@ class SidecarStats:
             "malformed_examples": list(self.malformed_examples),
             "artist_albums": self.artist_albums,
         }
+
+
+SIDECAR_LAYOUT_KEY = "sidecar_layout"
+"""The `sidecar_meta` key holding `sidecar_layout()` of the build that wrote the file."""
+
+
+def sidecar_layout() -> str:
+    """A digest of `schema/sidecar.sql`: a sidecar written for another layout (an older
+    version without a table this one reads) is rebuilt, even by the same tool version."""
+    return hashlib.sha256(schema_sql(SIDECAR_SCHEMA_FILE).encode()).hexdigest()[:16]
 
 
 def sidecar_path(directory: Path) -> Path:

@@ -18,8 +18,10 @@ import pytest
 from snapshot_api import Snapshot
 from snapshot_api.build.pipeline import build
 from snapshot_api.documents.paging import Page
+from snapshot_api.errors import SnapshotNotPrepared
 from snapshot_api.progress import Reporter
 from snapshot_api.verify.checks import full_scans
+from tests.support.fixtures import SnapshotFactory
 from tests.support.handmade import ARTIST, write_dump
 
 MANY = 3_000
@@ -145,3 +147,28 @@ def test_build_records_the_count_in_the_manifest(busy_snapshot: Path) -> None:
     # every own-album row whose album exists, the dangling artist rowid of the hand-made
     # dump included (no lookup reaches it: it has no artists row)
     assert recorded == rows == own
+
+
+def test_a_sidecar_from_before_artist_albums_is_rebuilt(snapshot_factory: SnapshotFactory) -> None:
+    directory = snapshot_factory()
+    sidecar = sqlite3.connect(directory / "snapshot-index.sqlite3")
+    sidecar.execute("DROP TABLE artist_album_order")
+    sidecar.execute("DELETE FROM sidecar_meta WHERE key = 'sidecar_layout'")
+    sidecar.commit()
+    sidecar.close()
+    with Snapshot.open(directory) as snapshot:
+        artist_id = _any_artist(directory)
+        with pytest.raises(SnapshotNotPrepared, match="build"):
+            snapshot.artist_albums(artist_id)
+        assert snapshot.tracks([]) == {}  # everything else still answers
+    report = build(directory, reporter=Reporter(quiet=True))
+    assert not report.up_to_date and report.sidecar is not None
+    with Snapshot.open(directory) as snapshot:
+        assert snapshot.artist_albums(artist_id)["total"] >= 0
+
+
+def _any_artist(directory: Path) -> str:
+    dump = sqlite3.connect(directory / "spotify_clean.sqlite3")
+    artist_id = dump.execute("SELECT id FROM artists LIMIT 1").fetchone()[0]
+    dump.close()
+    return str(artist_id)

@@ -354,3 +354,28 @@ def test_markets_are_the_dumps(client: httpx.Client, hand_snapshot: Path) -> Non
     dump.close()
     track = client.get(f"/v1/tracks/{TRACK[1]}").json()
     assert track["available_markets"] == stored.split(",")
+
+
+def test_year_filters_the_name_search_in_ranking_order(
+    synthetic: httpx.Client, built_snapshot: Path, common_word: str
+) -> None:
+    with Snapshot.open(built_snapshot) as snapshot:
+        ranked: list[dict[str, Any]] = []
+        for offset in range(0, 1000, 50):
+            page = snapshot.search_tracks(common_word, limit=50, offset=offset)
+            ranked += page
+            if len(page) < 50:
+                break
+
+    def year(track: dict[str, Any]) -> int:
+        return int(track["album"]["release_date"][:4])
+
+    expected = [t["id"] for t in ranked if 2015 <= year(t) <= 2020]
+    assert 0 < len(expected) < len(ranked)
+    answer = synthetic.get(
+        "/v1/search", params={"q": f"{common_word} year:2015-2020", "type": "track", "limit": 50}
+    ).json()["tracks"]
+    assert [t["id"] for t in answer["items"]] == expected[:50]
+    assert answer["total"] == len(expected)
+    bad = synthetic.get("/v1/search", params={"q": f"{common_word} year:soon", "type": "track"})
+    assert "year" in spotify_error(bad, 400)
