@@ -51,7 +51,7 @@ class Kind(StrEnum):
         return "track" if self is Kind.AUDIO_FEATURES else self.value
 
 
-_WHITESPACE = " \t\n\r\f\v"
+ASCII_WHITESPACE = " \t\n\r\f\v"
 """ASCII whitespace only: what `str.strip()` or `\\s` would add (U+3000, U+001C, ...) is the
 kind of difference that makes the OpenAPI patterns and the parser disagree."""
 _SPACE_CLASS = r"[ \t\n\r\f\v]"
@@ -121,7 +121,7 @@ def _barcode(value: str) -> str:
 
 def _spotify_id(value: str, lookup_kind: Kind, *, allow_url: bool) -> str:
     kind = Kind(lookup_kind.id_kind)
-    text = value.strip(_WHITESPACE)
+    text = value.strip(ASCII_WHITESPACE)
     if _BASE62_ID.fullmatch(text):
         return text
     if text.startswith("spotify:"):

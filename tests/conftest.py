@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from snapshot_api.build.pipeline import build
 from snapshot_api.progress import Reporter
@@ -27,6 +28,11 @@ from tests.support.fixtures import (
 )
 from tests.support.handmade import write_dump
 from tests.support.prepare import prepare
+
+# Properties, not timings: on a busy machine one example may take longer than hypothesis's
+# default 200 ms deadline, which would fail a correct test (benchmarks measure speed).
+settings.register_profile("snapshot-api", deadline=None)
+settings.load_profile("snapshot-api")
 
 SYNTHETIC_TRACKS = 3_000
 SYNTHETIC_SEED = 7

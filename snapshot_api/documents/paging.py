@@ -1,8 +1,9 @@
 """The paging parameters of listings (an artist's albums, an album's tracks on `/v1`).
 
 Listings are numbered in the sidecar (or short), so any offset costs the same:
-unlike search, there is no ceiling on `offset`. A `limit` outside 1 to 50 is an
-error rather than clipped, as Spotify's Web API answers it.
+unlike search, `offset` has no ceiling below `MAX_OFFSET`, which only keeps
+values SQLite can bind (no listing comes near it). A `limit` outside 1 to 50 is
+an error rather than clipped, as Spotify's Web API answers it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from snapshot_api.search.params import integer
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
+MAX_OFFSET = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,8 @@ class Page:
         if not 1 <= wanted <= maximum:
             raise InvalidParameter("limit", f"limit must be between 1 and {maximum}, not {wanted}")
         start = 0 if offset is None else integer("offset", offset)
-        if start < 0:
-            raise InvalidParameter("offset", f"offset must be 0 or more, not {start}")
+        if not 0 <= start <= MAX_OFFSET:
+            raise InvalidParameter(
+                "offset", f"offset must be between 0 and {MAX_OFFSET}, not {start}"
+            )
         return cls(wanted, start)

@@ -108,6 +108,8 @@ class Matcher:
         artists = _terms(given.artist.first_text, ARTIST_MARK, MAX_ARTIST_WORDS) or _terms(
             wanted.artist, ARTIST_MARK, MAX_ARTIST_WORDS
         )
+        if not titles and not artists:
+            return []  # nothing to look for in the index: no track can be close
         found: dict[int, Scored] = {}
 
         def read(expression: str, limit: int) -> tuple[int, float]:

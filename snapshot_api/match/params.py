@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from snapshot_api.errors import InvalidParameter
 from snapshot_api.search import params as search_params
-from snapshot_api.search.text import words
 
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 20
@@ -39,9 +38,13 @@ class MatchRequest:
 
 
 def _name(parameter: str, value: object, *, required: bool) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
+    """A required name must be given (not empty); an optional one that is blank is absent
+    (scripts send `album=` when they have none)."""
+    if value is None or value == "":
         if required:
             raise InvalidParameter(parameter, f"{parameter} is required")
+        return None
+    if not required and isinstance(value, str) and not value.strip():
         return None
     if not isinstance(value, str):
         raise InvalidParameter(
@@ -86,10 +89,8 @@ def request(
     checked_title = _name(prefix + "title", title, required=True)
     checked_artist = _name(prefix + "artist", artist, required=True)
     assert checked_title is not None and checked_artist is not None
-    if not words(checked_title) and not words(checked_artist):
-        # one of them is enough: the other is still compared (emoji as their names)
-        message = f"{prefix}title or {prefix}artist must hold a word (letters or digits)"
-        raise InvalidParameter(prefix + "title", message)
+    # A title and artist without a single word (punctuation, emoji) are valid and find
+    # nothing (`[]`), like any other name no track has.
     return MatchRequest(
         checked_title,
         checked_artist,

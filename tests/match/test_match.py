@@ -280,12 +280,16 @@ def test_match_tracks_answers_each_item_in_order(snap: Snapshot, rows: MatchRows
         assert answer == snap.match_track(**item, limit=3)
 
 
+def test_a_title_and_artist_without_a_word_find_nothing(snap: Snapshot) -> None:
+    assert snap.match_track(title="...", artist="!!") == []
+    assert snap.match_track(title="   ", artist="—", album="  ") == []
+
+
 @pytest.mark.parametrize(
     ("arguments", "parameter"),
     [
         ({"title": None, "artist": "x"}, "title"),
         ({"title": "love", "artist": ""}, "artist"),
-        ({"title": "...", "artist": "!!"}, "title"),
         ({"title": 3, "artist": "x"}, "title"),
         ({"title": "love", "artist": "x" * 1001}, "artist"),
         ({"title": "love", "artist": "x", "duration_ms": "long"}, "duration_ms"),

@@ -21,7 +21,7 @@ from starlette.datastructures import QueryParams
 from starlette.types import Receive, Scope, Send
 
 from snapshot_api.config import ServeSettings
-from snapshot_api.documents.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
+from snapshot_api.documents.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Page
 from snapshot_api.errors import InvalidIdentifier, InvalidParameter
 from snapshot_api.identifiers import Kind, parse
 from snapshot_api.server import metrics
@@ -332,7 +332,7 @@ PAGE_PARAMETERS: list[Schema] = [
         "in": "query",
         "required": False,
         "description": "Items to skip (default 0); any page costs the same.",
-        "schema": {"type": "integer", "minimum": 0},
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
     },
 ]
 

@@ -35,6 +35,7 @@ from snapshot_api.server.openapi.parts import (
 from snapshot_api.server.responses import JSONBytes
 from snapshot_api.server.routes.lookup import _read
 from snapshot_api.server.routing import DATA, AppContext, Endpoint
+from snapshot_api.synth import sample_values
 
 RequestHandler = Callable[[Request], Awaitable[Response]]
 
@@ -55,10 +56,13 @@ def _handler(context: AppContext) -> RequestHandler:
     return match_track
 
 
-def _text(name: str, description: str, *, required: bool) -> Schema:
-    schema = {"type": "string", "minLength": 1, "maxLength": params.MAX_LENGTH}
-    return {"name": name, "in": "query", "required": required, "description": description,
-            "schema": schema}  # fmt: skip
+def _text(name: str, description: str, *, example: str | None = None) -> Schema:
+    """A name parameter: required ones must not be empty; an empty optional one is absent."""
+    required = example is not None
+    schema = {"type": "string", "minLength": 1 if required else 0, "maxLength": params.MAX_LENGTH}
+    parameter = {"name": name, "in": "query", "required": required, "description": description,
+                 "schema": schema}  # fmt: skip
+    return parameter if example is None else {**parameter, "example": example}
 
 
 _SIMILARITY: Schema = {"type": "number", "minimum": 0, "maximum": 1}
@@ -102,11 +106,13 @@ def _operation(settings: ServeSettings) -> Schema:
             "nothing is close)."
         ),
         "parameters": [
-            _text("title", "The title as tagged.", required=True),
-            _text("artist", "The artist credit as tagged (`A feat. B` is fine).", required=True),
+            _text("title", "The title as tagged.", example=sample_values.TRACK_NAME),
             _text(
-                "album", "The album name, when known: picks among equal recordings.", required=False
+                "artist",
+                "The artist credit as tagged (`A feat. B` is fine).",
+                example=sample_values.ARTIST_NAME,
             ),
+            _text("album", "The album name, when known: picks among equal recordings."),
             {
                 "name": "duration_ms",
                 "in": "query",

@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 from snapshot_api.documents.paging import Page
 from snapshot_api.errors import InvalidIdentifier, InvalidParameter
-from snapshot_api.identifiers import Kind, parse_many
+from snapshot_api.identifiers import ASCII_WHITESPACE, Kind, parse_many
 from snapshot_api.search import params as search_params
 from snapshot_api.server import metrics
 from snapshot_api.server.errors import ApiError, ErrorCode, api_error_of
@@ -80,8 +80,8 @@ def _ids(scope: Scope, kind: Kind) -> list[str]:
     """The canonical ids of `?ids=` in the order given (duplicates kept); 400 when the list
     is missing, empty, too long or holds a malformed id (named)."""
     raw = _query(scope).get("ids")
-    values = [value.strip() for value in (raw or "").split(",")]
-    if not raw or not any(values):
+    values = (raw or "").split(",")  # each value's own whitespace is for `parse` to judge
+    if not raw or not any(value.strip() for value in values):
         raise _invalid("ids", "ids is required: a comma-separated list of Spotify ids")
     limit = MAX_IDS[kind]
     if len(values) > limit:
@@ -275,7 +275,7 @@ def artist_albums(context: AppContext) -> Asgi:
 
 def _search(snapshot: Snapshot, query: QueryParams, base: str) -> Document:
     text = query.get("q") or query.get("query")
-    if not text or not text.strip():
+    if not text or not text.strip(ASCII_WHITESPACE):
         raise InvalidParameter("q", "q is required: words and field filters such as artist:")
     kinds = types_of(query.get("type"))
     limit = search_params.limit_of(query.get("limit"))

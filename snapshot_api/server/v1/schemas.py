@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 
 from snapshot_api.config import ServeSettings
-from snapshot_api.documents.paging import DEFAULT_LIMIT, MAX_LIMIT
-from snapshot_api.identifiers import Kind
+from snapshot_api.documents.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from snapshot_api.identifiers import Kind, path_pattern
 from snapshot_api.search import params as search_params
 from snapshot_api.server.openapi.parts import (
     BOOLEAN,
@@ -34,6 +34,8 @@ from snapshot_api.server.openapi.parts import (
     ref,
 )
 from snapshot_api.server.v1 import objects
+from snapshot_api.server.v1 import search as v1_search
+from snapshot_api.synth import sample_values
 
 EXAMPLE_BASE = "https://snapshot.example/v1"
 EXAMPLE_MARKETS = "DE,FR,US"
@@ -287,6 +289,15 @@ UNAVAILABLE = spotify_error(
 NO_ROUTE = spotify_error(404, "no route /v1/tracks/a/b (see /docs)", "No such route.")
 
 
+_FIRST_ARTIST_WORD = sample_values.ARTIST_NAME.split()[0]
+
+
+def ids_pattern(kind: Kind, limit: int) -> str:
+    """`?ids=` as the server takes it: 1 to `limit` values, each as a path accepts it."""
+    one = path_pattern(kind).removeprefix("^").removesuffix("$")
+    return f"^{one}(?:,{one}){{0,{limit - 1}}}$"
+
+
 def _operation_id(kind: Kind, suffix: str) -> str:
     words = kind.value.replace("-", " ").title().replace(" ", "")
     return f"spotify{words}{suffix}"
@@ -341,7 +352,7 @@ def many_operation(kind: Kind) -> Callable[[ServeSettings], Schema]:
                     "in": "query",
                     "required": True,
                     "description": f"Comma-separated Spotify ids, at most {limit}.",
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "pattern": ids_pattern(kind, limit)},
                     "example": EXAMPLES[kind]["id"],
                 }
             ],
@@ -372,7 +383,7 @@ def _page_parameters(maximum: int = MAX_LIMIT) -> list[Schema]:
             "in": "query",
             "required": False,
             "description": "Items to skip (default 0).",
-            "schema": {"type": "integer", "minimum": 0},
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
         },
     ]
 
@@ -433,7 +444,7 @@ def search_operation(settings: ServeSettings) -> Schema:
             offset=0,
             limit=DEFAULT_LIMIT,
             total=1,
-            query={"q": "isrc:USSUB0669102", "type": "track"},
+            query={"q": f"isrc:{sample_values.ISRC}", "type": "track"},
         )
     }
     return {
@@ -452,15 +463,15 @@ def search_operation(settings: ServeSettings) -> Schema:
                 "in": "query",
                 "required": True,
                 "description": "Words and field filters (also accepted as `query`).",
-                "schema": {"type": "string"},
-                "example": 'track:funeral artist:"band of horses"',
+                "schema": {"type": "string", "pattern": "[^ \t\n\r\f\v]"},
+                "example": f'track:"{sample_values.TRACK_NAME}" artist:{_FIRST_ARTIST_WORD}',
             },
             {
                 "name": "type",
                 "in": "query",
                 "required": True,
                 "description": "Comma-separated: album, artist, track.",
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "pattern": v1_search.TYPES_PATTERN},
                 "example": "track",
             },
             {

@@ -38,6 +38,8 @@ from snapshot_api.snapshot import Snapshot
 
 TYPES = ("album", "artist", "track")
 """The `type` values served (Spotify's others, playlists and shows, are not in the dump)."""
+_ONE_TYPE = f" *(?:{'|'.join(TYPES)}) *"
+TYPES_PATTERN = f"^{_ONE_TYPE}(?:,{_ONE_TYPE})*$"
 FIELDS = ("track", "artist", "album", "year", "isrc", "upc")
 YEAR_WINDOW = 1000
 """Name-search matches a `year:` filter looks through, in ranking order."""
@@ -131,6 +133,14 @@ class Searcher:
     # --- the name search ---------------------------------------------------------------
 
     def _search(self, kind: str, query: Query, limit: int, offset: int) -> list[Document]:
+        """The name search's page; a query it refuses (no word in it, a name longer than it
+        reads) matches nothing, as Spotify answers such a `q` with empty pages."""
+        try:
+            return self._names(kind, query, limit, offset)
+        except InvalidParameter:
+            return []
+
+    def _names(self, kind: str, query: Query, limit: int, offset: int) -> list[Document]:
         if kind == "track":
             text = self.snapshot.search_json(
                 SearchKind.TRACK,
@@ -273,12 +283,12 @@ def _unique(documents: Any) -> list[Document]:
 
 
 def types_of(value: str | None) -> list[str]:
-    """The `type` list (`track,album`): each one of `TYPES`, in the order given."""
+    """The `type` list (`track,album`): each one of `TYPES`, in the order given (spaces
+    around a name allowed, nothing else: `TYPES_PATTERN` says the same in the OpenAPI)."""
     if not value:
         raise InvalidParameter("type", "type is required: one or more of album, artist, track")
-    wanted = [part.strip().lower() for part in value.split(",") if part.strip()]
-    unknown = [part for part in wanted if part not in TYPES]
-    if unknown or not wanted:
+    wanted = [part.strip(" ") for part in value.split(",")]
+    if any(part not in TYPES for part in wanted):
         raise InvalidParameter(
             "type", f"type must be album, artist or track (comma-separated), not {value!r}"
         )
