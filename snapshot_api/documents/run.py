@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import apsw
 
 from snapshot_api.documents.statements import Queries
-from snapshot_api.identifiers import Kind, barcode_key
+from snapshot_api.identifiers import Kind, barcode_key, stored_isrc_spellings
 
 
 def _binding(kind: Kind, keys: Sequence[str]) -> apsw.CArrayBinding:
@@ -48,7 +48,13 @@ def lookup(
     unique = list(dict.fromkeys(keys))
     if not unique:
         return {}
-    rows = connection.execute(queries.for_kind(kind), (_binding(kind, unique),))
+    if kind is Kind.ISRC:
+        # every stored spelling of each key, bound in the same one statement
+        spelled = {spelling: key for key in unique for spelling in stored_isrc_spellings(key)}
+        rows = connection.execute(queries.for_kind(kind), (apsw.carray(tuple(spelled)),))
+    else:
+        spelled = {}
+        rows = connection.execute(queries.for_kind(kind), (_binding(kind, unique),))
     if kind not in (Kind.ISRC, Kind.UPC):
         return {str(key): utf8(document) for key, _popularity, _rowid, document in rows}
     found = sorted(rows, key=_most_popular_first)
@@ -56,7 +62,7 @@ def lookup(
         (barcode_key(key) if kind is Kind.UPC else key): [] for key in unique
     }
     for key, _popularity, _rowid, document in found:
-        grouped[key].append(document)
+        grouped[spelled.get(key, key)].append(document)
     # documents end in ASCII, so checking a joined array checks each document
     return {
         key: utf8(b"[" + b",".join(documents) + b"]")
