@@ -376,18 +376,23 @@ class Tagger:
 
     @staticmethod
     def _prefer(candidates: list[Document], item: _Pending) -> Document:
-        """Among tracks sharing an ISRC: the file's barcode, then album name, then popularity."""
+        """Among tracks sharing an ISRC: the file's barcode, then album name, then popularity.
+
+        Both count together: two albums may share a barcode (regional copies),
+        and then the one also named like the file's album wins.
+        """
         barcode = canonical_barcode(item.first(Field.BARCODE))
-        if barcode is not None:
-            for track in candidates:
-                if canonical_barcode((track.get("album") or {}).get("upc")) == barcode:
-                    return track
         album = _fold(item.first(Field.ALBUM))
-        if album:
-            for track in candidates:
-                if _fold((track.get("album") or {}).get("name")) == album:
-                    return track
-        return candidates[0]  # most popular first
+
+        def agreement(track: Document) -> tuple[bool, bool]:
+            of = track.get("album") or {}
+            return (
+                barcode is not None and canonical_barcode(of.get("upc")) == barcode,
+                bool(album) and _fold(of.get("name")) == album,
+            )
+
+        # max() keeps the first of equals: candidates come most popular first
+        return max(candidates, key=agreement)
 
     def _by_barcode(self, pending: list[_Pending]) -> None:
         wanted: dict[int, tuple[int, int, str]] = {}
@@ -484,7 +489,7 @@ class Tagger:
 def walk(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Report]:
     """Each audio file under `paths` once, in order; a `Report` for each path that is not one.
 
-    Directories are walked recursively in name order, without following
+    Directories are walked recursively in path order, without following
     symbolic links to directories (no loops); inside them, files that are not
     audio by name are skipped, and so are hidden files (`._Song.mp3` is a
     macOS resource fork, and `tag` leaves its own temporary files hidden).
@@ -503,14 +508,9 @@ def walk(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Report]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            for root, directories, names in os.walk(path):
-                directories[:] = sorted(d for d in directories if not d.startswith("."))
-                for name in sorted(names):
-                    candidate = Path(root) / name
-                    if name.startswith(".") or not audio.is_audio_name(candidate):
-                        continue
-                    if candidate.is_file() and once(candidate):
-                        yield candidate
+            for candidate in _audio_under(path):
+                if isinstance(candidate, Report) or once(candidate):
+                    yield candidate
         elif path.is_file():
             if once(path):
                 yield path
@@ -518,3 +518,24 @@ def walk(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Report]:
             yield Report(path, Status.ERROR, error="not a file or directory")
         else:
             yield Report(path, Status.ERROR, error="no such file or directory")
+
+
+def _audio_under(directory: Path) -> Iterator[Path | Report]:
+    """Audio files under `directory` in path order (each directory's entries by name)."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        yield Report(directory, Status.ERROR, error=f"cannot list the directory: {reason}")
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _audio_under(path)
+            elif entry.is_file() and audio.is_audio_name(path):
+                yield path
+        except OSError:
+            continue
