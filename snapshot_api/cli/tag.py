@@ -96,9 +96,12 @@ def _print(report: Report, *, as_json: bool, write: bool, out: TextIO) -> None:
         out.write("\n".join(_describe(report, write)) + "\n")
 
 
+def _files(count: int) -> str:
+    return f"{format_count(count)} file" + ("" if count == 1 else "s")
+
+
 def _summary(counts: Counter[str], changed: int, write: bool) -> str:
-    total = counts["files"]
-    parts = [f"{format_count(total)} files"]
+    parts = [_files(counts["files"])]
     identified = counts[Status.IDENTIFIED.value]
     methods = ", ".join(
         f"{name} {format_count(counts[name])}"
@@ -107,11 +110,12 @@ def _summary(counts: Counter[str], changed: int, write: bool) -> str:
     )
     parts.append(f"{format_count(identified)} identified" + (f" ({methods})" if methods else ""))
     parts.append(f"{format_count(counts[Status.UNIDENTIFIED.value])} unidentified")
-    parts.append(f"{format_count(counts[Status.ERROR.value])} errors")
+    errors = counts[Status.ERROR.value]
+    parts.append(f"{format_count(errors)} error" + ("" if errors == 1 else "s"))
     if write:
-        parts.append(f"{format_count(changed)} files written")
+        parts.append(f"{_files(changed)} written")
     else:
-        parts.append(f"{format_count(changed)} files would change (dry run: add --write)")
+        parts.append(f"{_files(changed)} would change (dry run: add --write)")
     return "tag: " + ", ".join(parts)
 
 
@@ -120,12 +124,7 @@ def run(args: argparse.Namespace) -> int:
     changed = 0
     with Snapshot.open(args.directory) as snap:
         tagger = Tagger(snap, min_score=args.min_score)
-        if not tagger.can_match:
-            print(
-                "snapshot-api tag: files without ids are not matched by title and artist"
-                " (this snapshot has no search index)",
-                file=sys.stderr,
-            )
+        warned = False
         progress = Progress("tag", None, unit="files", estimate=True)
         for report in tagger.run(args.paths, write=args.write, overwrite=args.overwrite):
             counts["files"] += 1
@@ -135,6 +134,13 @@ def run(args: argparse.Namespace) -> int:
             if report.changes and (report.written or not args.write):
                 changed += 1
             progress.clear()
+            if report.status is Status.UNIDENTIFIED and not tagger.can_match and not warned:
+                warned = True
+                print(
+                    "snapshot-api tag: files without ids are not matched by title and artist"
+                    " (this snapshot has no search index: build it without --no-search)",
+                    file=sys.stderr,
+                )
             if report.status is Status.ERROR:
                 print(f"snapshot-api tag: {report.path}: {report.error}", file=sys.stderr)
             if args.json or report.identification is not None or report.note is not None:
