@@ -42,7 +42,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from snapshot_api.errors import InvalidIdentifier, NotFound, TaggingError
+from snapshot_api.errors import InvalidIdentifier, InvalidParameter, NotFound, TaggingError
 from snapshot_api.identifiers import Kind, parse
 from snapshot_api.snapshot import Snapshot
 from snapshot_api.tagging import audio, safewrite
@@ -462,13 +462,17 @@ class Tagger:
             if self._match is None:
                 item.notes.append("not matched by title and artist (no search index)")
                 continue
-            candidates = self._match(
-                title=title,
-                artist=artist,
-                album=item.first(Field.ALBUM),
-                duration_ms=item.file.duration_ms,
-                limit=1,
-            )
+            try:
+                candidates = self._match(
+                    title=title,
+                    artist=artist,
+                    album=item.first(Field.ALBUM),
+                    duration_ms=item.file.duration_ms,
+                    limit=1,
+                )
+            except InvalidParameter as exc:  # e.g. a title without a single word
+                item.notes.append(f"not matched: {exc}")
+                continue
             if not candidates:
                 item.notes.append("no track matches its title and artist")
                 continue
