@@ -158,7 +158,8 @@ def audio_part(path: Path) -> bytes | list[bytes]:
     suffix = path.suffix
     if suffix == ".mp3":
         tag = ID3(path)
-        return data[tag.size :]  # tag.size: header, frames and padding
+        end = len(data) - 128 if data[-128:-125] == b"TAG" else len(data)  # an ID3v1 tag
+        return data[tag.size : end]  # tag.size: header, frames and padding
     if suffix == ".flac":
         offset = 4
         while True:

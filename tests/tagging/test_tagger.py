@@ -265,3 +265,17 @@ def test_walk_skips_non_audio_and_hidden_files_inside_directories(
     assert [r.path.name for r in reports] == ["deep.flac", "top.mp3", "notes.txt", "missing.ogg"]
     assert [r.status for r in reports[2:]] == [Status.ERROR, Status.ERROR]
     assert "not an audio file" in (reports[2].error or "")
+
+
+def test_an_mp3_with_an_id3v1_tag_keeps_its_frames(tagger: Tagger, tmp_path: Path) -> None:
+    path = copy_audio(tmp_path, "mp3")
+    set_tags(path, {"isrc": ["GBAYE0000002"]})
+    id3v1 = b"TAG" + b"Old v1 title".ljust(30, b"\0") + b"\0" * 94 + b"\xff"
+    with open(path, "ab") as handle:
+        handle.write(id3v1)
+    frames = audio_part(path)
+    assert frames == path.read_bytes()[mutagen.id3.ID3(path).size : -128]
+    report = one(tagger, path, write=True)
+    assert report.written and report.track_id == TRACK[3]
+    assert audio_part(path) == frames
+    assert path.read_bytes()[-128:-125] == b"TAG"  # still there, updated by mutagen
