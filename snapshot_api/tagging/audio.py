@@ -110,8 +110,10 @@ def read(path: Path) -> AudioFile:
     try:
         stat = path.stat()
         audio = _open(path)
-    except (MutagenError, OSError, struct.error, ValueError, EOFError) as exc:
+    except (MutagenError, OSError) as exc:
         raise TaggingError(path, f"cannot read: {_reason(exc)}") from None
+    except Exception as exc:  # mutagen on damaged data can fail in any way: still one line
+        raise TaggingError(path, f"cannot read: {type(exc).__name__}: {_reason(exc)}") from None
     if audio is None:
         raise TaggingError(path, "not an audio file (MP3, FLAC, Ogg Vorbis, Opus or MP4/M4A)")
     container = _CLASSES[type(audio)]
@@ -139,7 +141,7 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     text = str(exc).strip()
-    return text or type(exc).__name__
+    return text if text and text != "error" else "damaged or truncated file"
 
 
 # --- reading: mutagen's values -> text ------------------------------------------------
@@ -267,7 +269,20 @@ CHUNK = 1 << 20
 
 
 def audio_digest(path: Path, container: Container) -> bytes:
-    """A digest of everything in the file that is not tags (see the module docstring)."""
+    """A digest of everything in the file that is not tags (see the module docstring).
+
+    `TaggingError` when the file is too damaged to tell (a write is then refused:
+    what cannot be checked is not rewritten).
+    """
+    try:
+        return _audio_digest(path, container)
+    except TaggingError:
+        raise
+    except (MutagenError, struct.error, EOFError, ValueError) as exc:
+        raise TaggingError(path, f"damaged audio data: {_reason(exc)}") from None
+
+
+def _audio_digest(path: Path, container: Container) -> bytes:
     digest = hashlib.blake2b(digest_size=32)
     with open(path, "rb") as handle:
         if container is Container.MP3:

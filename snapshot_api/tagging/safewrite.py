@@ -99,6 +99,10 @@ def write(file: AudioFile, new: dict[str, Values]) -> None:
             raise TaggingError(file.path, f"not written: {_reason(exc)}") from None
         if isinstance(exc, TaggingError):
             raise TaggingError(file.path, str(exc)) from None
+        if isinstance(exc, Exception):  # mutagen failing on data it read itself
+            raise TaggingError(
+                file.path, f"not written: {type(exc).__name__}: {exc}".rstrip(": ")
+            ) from None
         raise
     _fsync_directory(target.parent)
 

@@ -190,7 +190,7 @@ class Tagger:
 
     def __init__(self, snapshot: Snapshot, *, min_score: float = DEFAULT_MIN_SCORE) -> None:
         if not 0.0 <= min_score <= 1.0:
-            raise ValueError(f"min_score must be between 0 and 1, not {min_score}")
+            raise InvalidParameter("min_score", f"min_score is between 0 and 1, not {min_score}")
         self.snapshot = snapshot
         self.min_score = min_score
         self.timings = Timings()

@@ -184,3 +184,38 @@ def audio_part(path: Path) -> bytes | list[bytes]:
                 break
     packets = OggPage.to_packets(pages)
     return [packets[0], *packets[2:]]
+
+
+_V2_LAYER3_KBPS = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+_V25_RATES = (11025, 12000, 8000)
+_V2_RATES = (22050, 24000, 16000)
+
+
+def _mp3_frames(data: bytes, offset: int) -> list[bytes]:
+    """The MPEG-2/2.5 Layer III frames of `data` from `offset` (the test tone's kind)."""
+    frames = []
+    while offset + 4 <= len(data) and data[offset] == 0xFF:
+        header = data[offset : offset + 4]
+        version = (header[1] >> 3) & 3
+        rates = _V25_RATES if version == 0 else _V2_RATES
+        kbps = _V2_LAYER3_KBPS[header[2] >> 4]
+        rate = rates[(header[2] >> 2) & 3]
+        length = 72 * kbps * 1000 // rate + ((header[2] >> 1) & 1)
+        frames.append(data[offset : offset + length])
+        offset += length
+    return frames
+
+
+def long_mp3(directory: Path, seconds: float, name: str = "long") -> Path:
+    """A real MP3 of about `seconds`: the tone's audio frames repeated (no Xing header,
+    so players and mutagen take the length from the constant bitrate and the size)."""
+    data = (AUDIO / "tone.mp3").read_bytes()
+    start = ID3(AUDIO / "tone.mp3").size
+    frames = [f for f in _mp3_frames(data, start) if b"Info" not in f and b"Xing" not in f]
+    samples_per_frame = 576
+    wanted = int(seconds * 8000 / samples_per_frame) + 1
+    body = b"".join(frames[i % len(frames)] for i in range(wanted))
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.mp3"
+    path.write_bytes(body)
+    return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import resource
 import signal
 import stat
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import mutagen
+import orjson
 import pytest
 
 from snapshot_api import Snapshot, pause
@@ -155,4 +157,38 @@ def test_a_file_changed_after_it_was_read_is_not_written(
         with pytest.raises(TaggingError, match="changed since it was read"):
             tagger.apply(file, proposal)
     assert path.read_bytes() == changed
+    assert leftovers(tmp_path) == []
+
+
+def test_damaged_files_are_one_line_each_and_never_half_written(
+    hand_snapshot: Path, tmp_path: Path
+) -> None:
+    """Truncated and bit-flipped copies of every format: read, refused or written whole."""
+    rng = random.Random(5)
+    before: dict[Path, bytes] = {}
+    for suffix in SUFFIXES:
+        good = tagged_copy(tmp_path / "good", suffix)
+        data = good.read_bytes()
+        for number, cut in enumerate((len(data) // 3, len(data) - 5)):
+            path = tmp_path / f"cut{number}.{suffix}"
+            path.write_bytes(data[:cut])
+            before[path] = path.read_bytes()
+        flipped = bytearray(data)
+        for _ in range(8):
+            flipped[rng.randrange(len(flipped))] ^= 0xFF
+        path = tmp_path / f"flipped.{suffix}"
+        path.write_bytes(bytes(flipped))
+        before[path] = path.read_bytes()
+    done = run_command("tag", str(hand_snapshot), str(tmp_path), "--write", "--json", timeout=60)
+    assert done.returncode in (0, 1)
+    assert "Traceback" not in done.stderr
+    reports = {Path(r["path"]).name: r for r in map(orjson.loads, done.stdout.splitlines())}
+    for path, old in before.items():
+        report = reports[path.name]
+        complaints = [line for line in done.stderr.splitlines() if f"/{path.name}:" in line]
+        assert len(complaints) == (report["status"] == "error"), path.name
+        if not report["written"]:
+            assert path.read_bytes() == old, path.name
+        else:
+            assert mutagen.File(path) is not None
     assert leftovers(tmp_path) == []
