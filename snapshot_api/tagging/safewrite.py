@@ -11,7 +11,8 @@ that is neither. So the tags are never written into the file itself:
 3. write the tags with mutagen on the copy, read them back, and compare the
    audio part of the copy with the original's (`audio.audio_digest`): equal,
    or the copy is thrown away;
-4. give the copy the original's permission bits (and owner, where allowed),
+4. give the copy the original's permission bits, extended attributes and
+   owner (where allowed),
    fsync it, check the original did not change meanwhile (size and mtime as
    first read), and `os.replace` it over the original, then fsync the
    directory so the rename itself survives a power cut.
@@ -127,12 +128,23 @@ def _fill(
     if audio.audio_digest(temporary, file.container) != audio.audio_digest(target, file.container):
         raise TaggingError(file.path, "not written: the audio data would have changed")
     os.chmod(temporary, stat.S_IMODE(before.st_mode))
+    _copy_extended_attributes(target, temporary)
     with contextlib.suppress(OSError):
         if (before.st_uid, before.st_gid) != (os.getuid(), os.getgid()):
             os.chown(temporary, before.st_uid, before.st_gid)
     pause.point(PAUSE_POINT)
     with open(temporary, "rb+") as handle:
         os.fsync(handle.fileno())
+
+
+def _copy_extended_attributes(source: Path, target: Path) -> None:
+    """Best effort: user xattrs (e.g. a file manager's tags, ratings) move to the new inode."""
+    if not hasattr(os, "listxattr"):
+        return
+    with contextlib.suppress(OSError):
+        for name in os.listxattr(source):
+            with contextlib.suppress(OSError):
+                os.setxattr(target, name, os.getxattr(source, name))
 
 
 def _check_unchanged(file: AudioFile, target: Path) -> None:

@@ -127,9 +127,10 @@ def test_a_write_that_runs_out_of_space_leaves_the_old_file(
     assert leftovers(tmp_path) == []
 
 
-def test_mode_and_symbolic_links_are_kept(hand_snapshot: Path, tmp_path: Path) -> None:
+def test_mode_attributes_and_symbolic_links_are_kept(hand_snapshot: Path, tmp_path: Path) -> None:
     target = tagged_copy(tmp_path / "real", "mp3")
     target.chmod(0o640)
+    os.setxattr(target, "user.rating", b"5")
     link = tmp_path / "link.mp3"
     link.symlink_to(target)
     audio = audio_part(target)
@@ -138,6 +139,7 @@ def test_mode_and_symbolic_links_are_kept(hand_snapshot: Path, tmp_path: Path) -
     assert report.written
     assert link.is_symlink()
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert os.getxattr(target, "user.rating") == b"5"
     assert get_tag(target, "spotify_track_id") == [TRACK[4]]
     assert audio_part(target) == audio
 
