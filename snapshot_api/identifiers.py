@@ -97,8 +97,12 @@ def _spotify_id(value: str, kind: Kind, *, allow_url: bool) -> str:
                 "Spotify URLs are accepted in batch bodies and on the command line; "
                 f"in a path use the id or spotify:{kind.value}:ID"
             )
-        url = urlsplit(text if "://" in text else "https://" + text)
-        if url.scheme not in ("http", "https") or url.hostname not in _SPOTIFY_HOSTS:
+        try:  # urlsplit raises ValueError on a bad IPv6 host or on NFKC-unsafe characters
+            url = urlsplit(text if "://" in text else "https://" + text)
+            host = url.hostname
+        except ValueError:
+            raise _Reject("not a valid URL") from None
+        if url.scheme not in ("http", "https") or host not in _SPOTIFY_HOSTS:
             raise _Reject("not an open.spotify.com URL")
         match = _URL_PATH.fullmatch(url.path)
         if match is None:

@@ -28,6 +28,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import array
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -51,8 +52,11 @@ from snapshot_api.errors import (
 from snapshot_api.identifiers import Kind, parse, parse_all
 from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME, DumpFile, Role, find_dump_files
 from snapshot_api.manifest import Manifest
+from snapshot_api.match import params as match_params
+from snapshot_api.match.matcher import Matcher, Scored
 from snapshot_api.readmode import ReadMode
 from snapshot_api.search import query as search_query
+from snapshot_api.search.candidates import CandidateReader
 from snapshot_api.search.index import SCHEMA_ALIAS as SEARCH_SCHEMA
 from snapshot_api.search.index import SearchKind
 
@@ -192,6 +196,7 @@ class Snapshot:
             raise
         self._queries = documents.Queries.for_layout(indexes, track_files=self.has_track_files)
         self._searcher = search_query.Searcher(indexes, track_files=self.has_track_files)
+        self._matcher = Matcher(CandidateReader(indexes))
 
     # --- opening -------------------------------------------------------------------
 
@@ -469,12 +474,15 @@ class Snapshot:
         wanted = search_query.request(
             SearchKind(kind), q, artist=artist, album=album, limit=limit, offset=offset
         )
+        self._require_search()
+        return self._searcher.run_json(self._connection(), wanted)
+
+    def _require_search(self) -> None:
         if self._search_file is None:
             raise SearchUnavailable(
                 f"{self.directory} has no search index (built with --no-search, or the file "
                 f"was removed); run `snapshot-api build {self.directory}` without --no-search"
             )
-        return self._searcher.run_json(self._connection(), wanted)
 
     def search_probe(self, kind: SearchKind) -> tuple[str, str] | None:
         """(word, id) that a search must answer first, for verify; None without an index."""
@@ -539,6 +547,79 @@ class Snapshot:
             )
         )
 
+    # --- match (snapshot_api.match) ------------------------------------------------------
+
+    def _matched_json(self, requests: Sequence[match_params.MatchRequest]) -> list[bytes]:
+        """One JSON array of scored candidates per request, in order; the documents of
+        every request's candidates come from one statement."""
+        self._require_search()
+        connection = self._connection()
+        results: list[list[Scored]] = [self._matcher.run(connection, r) for r in requests]
+        rowids = list(dict.fromkeys(s.row.rowid for found in results for s in found))
+        texts: dict[int, bytes] = {}
+        if rowids:
+            binding = apsw.carray(array.array("q", rowids))
+            sql = self._searcher.documents_sql[SearchKind.TRACK]
+            texts = {
+                int(rowid): documents.utf8(text)
+                for rowid, text in connection.execute(sql, (binding,))
+            }
+        answers = []
+        for found in results:
+            items = [
+                orjson.dumps({"score": s.score, "components": s.components})[:-1]
+                + b',"track":'
+                + texts[s.row.rowid]
+                + b"}"
+                for s in found
+                if s.row.rowid in texts
+            ]
+            answers.append(b"[" + b",".join(items) + b"]")
+        return answers
+
+    def match_track_json(
+        self,
+        title: object,
+        artist: object,
+        album: object = None,
+        duration_ms: object = None,
+        limit: object = None,
+    ) -> bytes:
+        """The JSON array `GET /match/track` answers; raises InvalidParameter, SearchUnavailable."""
+        wanted = match_params.request(title, artist, album, duration_ms, limit)
+        return self._matched_json([wanted])[0]
+
+    def match_track(
+        self,
+        title: str,
+        artist: str,
+        album: str | None = None,
+        duration_ms: int | None = None,
+        limit: int = match_params.DEFAULT_LIMIT,
+    ) -> list[Document]:
+        """Candidates for one recording, best first: `[{"score", "components", "track"}]`.
+
+        `score` is in [0, 1] (how it is computed: `snapshot_api.match.score`);
+        `components` holds the similarity of each part compared (`title`,
+        `artist`, and `duration`, `album` when given); `track` is the track
+        document. `limit` 1-20 (larger is read as 20). Candidates below 0.3
+        are left out, so nothing close gives `[]`.
+        """
+        return orjson.loads(  # type: ignore[no-any-return]
+            self.match_track_json(title, artist, album, duration_ms, limit)
+        )
+
+    def match_tracks(
+        self, items: Iterable[Any], limit: int = match_params.DEFAULT_LIMIT
+    ) -> list[list[Document]]:
+        """`match_track` for each `{"title", "artist", "album"?, "duration_ms"?}`, in order.
+
+        Every item is checked before any query runs; a bad one raises
+        `InvalidParameter` naming it (`items[3].duration_ms`).
+        """
+        wanted = [match_params.item(i, item, limit) for i, item in enumerate(items)]
+        return [orjson.loads(text) for text in self._matched_json(wanted)]
+
     # --- health ----------------------------------------------------------------------
 
     def probe(self) -> None:
@@ -571,6 +652,7 @@ class Snapshot:
         )
         if self._search_file is not None:
             statements.update(self._searcher.sample_plans())
+            statements.update(self._matcher.reader.sample_plans())
         for name, (sql, bindings) in statements.items():
             if "idx." in sql and self._sidecar is None:
                 continue

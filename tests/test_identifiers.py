@@ -154,6 +154,43 @@ def test_arbitrary_text_never_crashes(value: str) -> None:
             assert key == parse(kind, key)  # canonical keys are fixed points
 
 
+MALFORMED_URLS = [
+    "https://[::1/track/x",
+    "http://]/album/x",
+    "https://[zz]/track/x",
+    "https://a\u2100b.com/artist/x",
+    "https://open.spotify.com\uff0f@evil/track/x",
+]
+"""URLs `urllib.parse.urlsplit` raises ValueError on (bad IPv6 host, NFKC-unsafe host)."""
+
+
+@pytest.mark.parametrize("value", MALFORMED_URLS)
+@pytest.mark.parametrize("kind", [Kind.TRACK, Kind.ALBUM, Kind.ARTIST])
+def test_malformed_urls_are_invalid_identifiers(value: str, kind: Kind) -> None:
+    with pytest.raises(InvalidIdentifier, match="not a valid URL"):
+        parse(kind, value)
+    accepted, rejected = parse_many(kind, [value, ID])
+    assert accepted == {ID: ID}
+    assert [r.value for r in rejected] == [value]
+
+
+URL_PREFIXES = ["https://", "http://", "open.spotify.com/", "spotify:", "https://open.spotify.com/"]
+
+
+@given(st.sampled_from(URL_PREFIXES), st.text(max_size=60), st.sampled_from(list(Kind)))
+def test_arbitrary_text_after_a_url_prefix_never_crashes(
+    prefix: str, rest: str, kind: Kind
+) -> None:
+    """The URL branch (`urlsplit`) fed any text: a key or `InvalidIdentifier`, nothing else."""
+    for allow_url in (True, False):
+        try:
+            key = parse(kind, prefix + rest, allow_url=allow_url)
+        except InvalidIdentifier as rejected:
+            assert rejected.rejections[0].reason
+        else:
+            assert key == parse(kind, key)
+
+
 def test_long_rejected_values_are_clipped_in_messages() -> None:
     long_value = "Z" * 5000
     with pytest.raises(InvalidIdentifier) as caught:

@@ -10,12 +10,14 @@ starts gives `--port 0` a single real port to report.
 
 One worker runs in this process, on the snapshot already opened. Several run
 under uvicorn's supervisor (`Multiprocess`): each worker process builds its
-app with `app.worker_app()` from settings passed in the environment, and the
-supervisor restarts a worker that dies. Either way SIGTERM (or Ctrl+C) stops
-accepting connections, lets the requests in flight finish (at most
-`SHUTDOWN_GRACE_SECONDS`), and the command exits with status 0; uvicorn's habit
-of re-raising the signal afterwards (which would end the process with -15) is
-switched off.
+app with `app.worker_app()` from settings and the manifest of the snapshot
+opened here, passed in the environment, and the supervisor restarts a worker
+that dies (a replacement that finds the files changed answers 503, like its
+siblings, rather than failing to start, which would stop the supervisor).
+Either way SIGTERM (or Ctrl+C) stops accepting connections, lets the requests
+in flight finish (at most `SHUTDOWN_GRACE_SECONDS`), and the command exits with
+status 0; uvicorn's habit of re-raising the signal afterwards (which would end
+the process with -15) is switched off.
 """
 
 from __future__ import annotations
@@ -34,8 +36,14 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from snapshot_api import __version__
-from snapshot_api.config import WORKER_SETTINGS_ENV, ServeSettings, encode_settings
-from snapshot_api.server.protocol import FastJsonHttpProtocol
+from snapshot_api.config import (
+    WORKER_MANIFEST_ENV,
+    WORKER_SETTINGS_ENV,
+    ServeSettings,
+    encode_settings,
+)
+from snapshot_api.manifest import Manifest
+from snapshot_api.server.protocol import FastJsonHttpProtocol, ServerConfig
 from snapshot_api.snapshot import Snapshot
 
 # Not imported here: snapshot_api.server.app (and with it prometheus_client),
@@ -106,6 +114,8 @@ def _uvicorn_options(settings: ServeSettings) -> dict[str, Any]:
         "backlog": BACKLOG,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
+        "header_timeout": settings.header_timeout,
+        "max_connections": settings.max_connections,
     }
 
 
@@ -130,13 +140,15 @@ def serve_in_process(settings: ServeSettings, snapshot: Snapshot, sock: socket.s
     from snapshot_api.server.app import create_app
 
     app = create_app(settings, snapshot, owns_snapshot=True)
-    QuietExitServer(uvicorn.Config(app, **_uvicorn_options(settings))).run(sockets=[sock])
+    QuietExitServer(ServerConfig(app, **_uvicorn_options(settings))).run(sockets=[sock])
 
 
-def serve_workers(settings: ServeSettings, sock: socket.socket) -> bool:
-    """Run the workers until SIGTERM; False when one failed to start (and all stopped)."""
+def serve_workers(settings: ServeSettings, manifest: Manifest, sock: socket.socket) -> bool:
+    """Run the workers of the snapshot `manifest` describes until SIGTERM; False when one
+    failed to start (and all stopped)."""
     os.environ[WORKER_SETTINGS_ENV] = encode_settings(settings)
-    config = uvicorn.Config(
+    os.environ[WORKER_MANIFEST_ENV] = manifest.to_json().decode()
+    config = ServerConfig(
         "snapshot_api.server.app:worker_app",
         factory=True,
         workers=settings.workers,

@@ -15,8 +15,11 @@ import orjson
 import pytest
 
 from snapshot_api import Snapshot
+from snapshot_api.identifiers import Kind
+from snapshot_api.server.openapi.parts import rejection_reason
 from tests.support.handmade import ALBUM, ARTIST, LONELY_ISRC, SHARED_ISRC, TRACK
 from tests.support.server_process import ServerProcess
+from tests.test_identifiers import MALFORMED_URLS
 
 MAX_ITEMS = 20
 MAX_BODY = 4096
@@ -56,8 +59,9 @@ def test_every_item_is_answered_exactly_once(client: httpx.Client, library: Snap
     response = post(client, request)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {*SECTIONS, "not_found", "invalid"}
+    assert set(body) == {*SECTIONS, "not_found", "invalid", "invalid_reasons"}
     assert set(body["not_found"]) == set(SECTIONS) == set(body["invalid"])
+    assert set(body["invalid_reasons"]) == set(SECTIONS)
 
     assert body["isrcs"] == {
         SHARED_ISRC: library.lookup_isrcs([SHARED_ISRC])[SHARED_ISRC],
@@ -87,6 +91,9 @@ def test_every_item_is_answered_exactly_once(client: httpx.Client, library: Snap
         asked = list(dict.fromkeys(request[key]))
         answered = [*body[key], *body["not_found"][key], *body["invalid"][key]]
         assert sorted(answered) == sorted(asked), key
+        assert list(body["invalid_reasons"][key]) == body["invalid"][key], key
+        for value, reason in body["invalid_reasons"][key].items():
+            assert reason == rejection_reason(Kind(key[:-1]), value)
 
 
 def test_missing_keys_are_answered_as_empty_sections(client: httpx.Client) -> None:
@@ -95,6 +102,19 @@ def test_missing_keys_are_answered_as_empty_sections(client: httpx.Client) -> No
     assert body["isrcs"] == {} and body["tracks"] == {}
     assert body["not_found"] == NOTHING
     assert body["invalid"] == NOTHING
+    assert body["invalid_reasons"] == {key: {} for key in SECTIONS}
+
+
+@pytest.mark.parametrize("value", MALFORMED_URLS)
+def test_a_malformed_url_is_one_invalid_item_not_a_failed_batch(
+    client: httpx.Client, value: str
+) -> None:
+    response = post(client, {"tracks": [value, TRACK[1]], "albums": [value]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert list(body["tracks"]) == [TRACK[1]]
+    assert body["invalid"]["tracks"] == [value] == body["invalid"]["albums"]
+    assert body["invalid_reasons"]["tracks"] == {value: rejection_reason(Kind.TRACK, value)}
 
 
 def test_duplicates_count_once_for_the_item_limit(client: httpx.Client) -> None:

@@ -41,6 +41,8 @@ def concrete_path(endpoint: Endpoint, values: dict[str, str]) -> str:
         path = path.replace("{id}", values[kind])
     if path.startswith("/search/"):
         path += "?q=" + values["word"]
+    if path.startswith("/match/"):
+        path += f"?title={values['word']}&artist={values['word']}"
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 

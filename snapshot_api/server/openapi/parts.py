@@ -11,9 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from snapshot_api.errors import InvalidIdentifier
+from snapshot_api.identifiers import Kind, parse
 from snapshot_api.server.errors import ErrorCode
 
 Schema = dict[str, Any]
+
+
+def rejection_reason(kind: Kind, value: str) -> str:
+    """What the server says about a malformed `value` (examples quote the real reason)."""
+    try:
+        parse(kind, value)
+    except InvalidIdentifier as rejected:
+        return rejected.rejections[0].reason
+    raise ValueError(f"{value!r} is a valid {kind.value}")
 
 
 def ref(name: str) -> Schema:
@@ -206,4 +217,6 @@ EXAMPLE_BATCH_RESPONSE = {
     "not_found": {"isrcs": ["ZZ0000000000"], "upcs": [], "tracks": [], "albums": [],
                   "artists": []},
     "invalid": {"isrcs": ["not an isrc"], "upcs": [], "tracks": [], "albums": [], "artists": []},
+    "invalid_reasons": {"isrcs": {"not an isrc": rejection_reason(Kind.ISRC, "not an isrc")},
+                        "upcs": {}, "tracks": {}, "albums": {}, "artists": {}},
 }  # fmt: skip

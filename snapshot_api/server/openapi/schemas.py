@@ -1,77 +1,10 @@
-"""The component schemas: documents, batch bodies, errors and status answers."""
+"""The component schemas: documents (made from the field table), batch bodies, errors, status."""
 
 from __future__ import annotations
 
+from snapshot_api.documents import json_schemas
 from snapshot_api.server.errors import ErrorCode
 from snapshot_api.server.openapi.parts import BOOLEAN, INTEGER, STRING, Schema, array, obj, ref
-
-IMAGE = obj(
-    {"url": STRING, "width": INTEGER, "height": INTEGER},
-    ["url", "width", "height"],
-    "An image; lists of images are widest first, duplicates removed.",
-)
-
-ARTIST = obj(
-    {
-        "id": {**STRING, "description": "22-character Spotify id"},
-        "name": STRING,
-        "followers": INTEGER,
-        "popularity": {**INTEGER, "minimum": 0, "maximum": 100},
-        "genres": {**array(STRING), "description": "In table order."},
-        "images": array(ref("Image")),
-    },
-    ["id", "name", "followers", "popularity"],
-    "An artist. Empty lists are omitted.",
-)
-
-ALBUM = obj(
-    {
-        "id": STRING,
-        "name": {**STRING, "description": 'May be "" (a taken-down album).'},
-        "type": {**STRING, "description": "album, single or compilation"},
-        "label": STRING,
-        "release_date": STRING,
-        "release_date_precision": {**STRING, "description": "year, month or day"},
-        "upc": {**STRING, "description": "The barcode as stored in the dump."},
-        "total_tracks": INTEGER,
-        "copyright": STRING,
-        "copyright_p": STRING,
-        "popularity": INTEGER,
-        "images": array(ref("Image")),
-        "artists": {**array(ref("Artist")), "description": "The album's own artists, in order."},
-    },
-    ["id", "name", "type"],
-    "An album. NULL columns and empty lists are omitted.",
-)
-
-_TRACK_FIELDS: dict[str, Schema] = {
-    "id": STRING,
-    "name": STRING,
-    "isrc": STRING,
-    "duration_ms": INTEGER,
-    "explicit": BOOLEAN,
-    "track_number": INTEGER,
-    "disc_number": INTEGER,
-    "popularity": INTEGER,
-    "preview_url": STRING,
-    "artists": {**array(ref("Artist")), "description": "The track's artists, in order."},
-    "original_title": {**STRING, "description": "From track_files: title without suffixes."},
-    "version_title": {**STRING, "description": 'From track_files, e.g. "Radio Edit".'},
-    "has_lyrics": {**BOOLEAN, "description": "From track_files."},
-    "languages": {**array(STRING), "description": "From track_files: language codes."},
-    "artist_roles": {**array(STRING), "description": "From track_files: one per artist."},
-}
-
-TRACK = obj(
-    {**_TRACK_FIELDS, "album": ref("Album")},
-    ["id", "name"],
-    "A track with its album. NULL columns and empty lists are omitted; the track_files "
-    "fields are absent when the snapshot has no track_files database.",
-)
-
-ALBUM_TRACK = obj(
-    _TRACK_FIELDS, ["id", "name"], "A track in an album listing: a track document without `album`."
-)
 
 ERROR: Schema = {
     "type": "object",
@@ -121,10 +54,15 @@ BATCH_RESPONSE = obj(
         "artists": {"type": "object", "additionalProperties": ref("Artist")},
         "not_found": _per_kind(array(STRING), "Well-formed items with no document, as sent."),
         "invalid": _per_kind(array(STRING), "Malformed items, as sent."),
+        "invalid_reasons": _per_kind(
+            {"type": "object", "additionalProperties": STRING},
+            "Why each item in `invalid` was refused: item as sent → reason (same keys as "
+            "`invalid`).",
+        ),
     },
-    ["isrcs", "upcs", "tracks", "albums", "artists", "not_found", "invalid"],
+    ["isrcs", "upcs", "tracks", "albums", "artists", "not_found", "invalid", "invalid_reasons"],
     "Every distinct item appears exactly once: in its kind's section, in `not_found` or in "
-    "`invalid`. All seven keys are always present.",
+    "`invalid` (with its reason in `invalid_reasons`). All eight keys are always present.",
 )
 
 RATE_LIMIT_STATE = obj(
@@ -171,11 +109,7 @@ NOT_READY = {
 }
 
 SCHEMAS: dict[str, Schema] = {
-    "Image": IMAGE,
-    "Artist": ARTIST,
-    "Album": ALBUM,
-    "Track": TRACK,
-    "AlbumTrack": ALBUM_TRACK,
+    **json_schemas(),
     "BatchRequest": BATCH_REQUEST,
     "BatchResponse": BATCH_RESPONSE,
     "Error": ERROR,

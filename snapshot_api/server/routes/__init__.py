@@ -7,13 +7,14 @@ order), and the busiest routes come first.
 
 from __future__ import annotations
 
-from snapshot_api.server.routes import batch, docs, lookup, search, status
+from snapshot_api.server.routes import batch, docs, lookup, match, search, status
 from snapshot_api.server.routing import Endpoint
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *lookup.ENDPOINTS,
     *batch.ENDPOINTS,
     *search.ENDPOINTS,
+    *match.ENDPOINTS,
     *status.ENDPOINTS,
     *docs.ENDPOINTS,
 )
