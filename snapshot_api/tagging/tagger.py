@@ -21,7 +21,8 @@ ones left):
    that position on the album with that barcode (the one named like the
    file's album first, when several albums share the barcode);
 4. `match`: title, artist, album and the audio's own duration scored by
-   `Snapshot.match_track`, accepted at `min_score` or above.
+   `Snapshot.match_tracks` (one call per chunk), the best candidate accepted
+   at `min_score` or above.
 
 Files are read and identified in chunks (`CHUNK_FILES`): the lookups of one
 chunk are one statement per kind (ids, ISRCs, barcodes) whatever the chunk
@@ -36,7 +37,7 @@ import os
 import time
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -44,6 +45,7 @@ from typing import Any
 
 from snapshot_api.errors import InvalidIdentifier, InvalidParameter, NotFound, TaggingError
 from snapshot_api.identifiers import Kind, parse
+from snapshot_api.match import params as match_params
 from snapshot_api.snapshot import Snapshot
 from snapshot_api.tagging import audio, safewrite
 from snapshot_api.tagging.audio import AudioFile, Container, Values
@@ -195,13 +197,11 @@ class Tagger:
         self.min_score = min_score
         self.timings = Timings()
         self._albums: OrderedDict[str, list[Document]] = OrderedDict()
-        matcher: Callable[..., list[Document]] | None = getattr(snapshot, "match_track", None)
-        self._match = matcher if snapshot.has_search else None
 
     @property
     def can_match(self) -> bool:
-        """Whether step 4 runs: the snapshot has a search index and a matcher."""
-        return self._match is not None
+        """Whether step 4 runs: matching needs the snapshot's search index."""
+        return self.snapshot.has_search
 
     # --- steps ------------------------------------------------------------------------
 
@@ -451,6 +451,8 @@ class Tagger:
         return tracks
 
     def _by_match(self, pending: list[_Pending]) -> None:
+        """Step 4 for the chunk: one `match_tracks` call for every file that can be matched."""
+        asked: list[tuple[_Pending, dict[str, object]]] = []
         for item in pending:
             title, artist = item.first(Field.TITLE), item.first(Field.ARTIST)
             if not title or not artist:
@@ -459,20 +461,28 @@ class Tagger:
                         "no Spotify id, ISRC, barcode and track number, or title and artist"
                     )
                 continue
-            if self._match is None:
-                item.notes.append("not matched by title and artist (no search index)")
-                continue
-            try:
-                candidates = self._match(
-                    title=title,
-                    artist=artist,
-                    album=item.first(Field.ALBUM),
-                    duration_ms=item.file.duration_ms,
-                    limit=1,
+            if not self.can_match:
+                item.notes.append(
+                    "not matched by title and artist: the snapshot has no search index"
                 )
-            except InvalidParameter as exc:  # e.g. a title without a single word
+                continue
+            album, duration = item.first(Field.ALBUM), item.file.duration_ms
+            query: dict[str, object] = {
+                "title": title,
+                "artist": artist,
+                "album": album,
+                "duration_ms": duration,
+            }
+            try:  # checked one by one: one unusable title must not fail the chunk
+                match_params.request(title, artist, album, duration)
+            except InvalidParameter as exc:
                 item.notes.append(f"not matched: {exc}")
                 continue
+            asked.append((item, query))
+        if not asked:
+            return
+        answers = self.snapshot.match_tracks([query for _, query in asked], limit=1)
+        for (item, _), candidates in zip(asked, answers, strict=True):
             if not candidates:
                 item.notes.append("no track matches its title and artist")
                 continue
