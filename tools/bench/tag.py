@@ -6,7 +6,7 @@ ISRC drawn at random from the snapshot (well-formed ones, so every file is
 identified by ISRC), spread over 100 album folders. Then measures, warm
 (the files read once before):
 - in-process `Tagger.run(dir)` dry run: files/s, and the split between tag
-  I/O (mutagen reading the files), lookups (identification) and the rest
+  I/O (mutagen reading the files), lookups (identification, the match included) and the rest
   (walking, proposals), from `Tagger.timings`;
 - the same with one file per chunk (`CHUNK_FILES = 1`: one lookup statement
   per file), to show what batching the lookups is worth;
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import mutagen
-from mutagen.id3 import TSRC
+from mutagen.id3 import TIT2, TPE1, TSRC
 from mutagen.mp4 import MP4FreeForm
 
 from snapshot_api import Snapshot
@@ -64,6 +64,8 @@ def sample_isrcs(directory: Path, count: int, seed: int) -> list[str]:
 
 
 _TSRC: Any = TSRC
+_TIT2: Any = TIT2
+_TPE1: Any = TPE1
 _FREEFORM: Any = MP4FreeForm  # mutagen's constructors are untyped
 
 
@@ -78,6 +80,69 @@ def set_isrc(path: Path, isrc: str) -> None:
     else:
         audio.tags["ISRC"] = [isrc]
     audio.save()
+
+
+def long_mp3(seconds: float) -> bytes:
+    """A real MP3 of about `seconds`: the tone's MPEG-2.5 Layer III frames repeated (8 kbps,
+    72 bytes a frame, no Xing header: the length comes from the bitrate and the size)."""
+    data = (TONES / "tone.mp3").read_bytes()
+    offset = _id3_size(data)
+    frames = []
+    while offset + 4 <= len(data) and data[offset] == 0xFF:
+        kbps = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)[data[offset + 2] >> 4]
+        length = 72 * kbps * 1000 // 8000 + ((data[offset + 2] >> 1) & 1)
+        frame = data[offset : offset + length]
+        if b"Info" not in frame and b"Xing" not in frame:
+            frames.append(frame)
+        offset += length
+    count = int(seconds * 8000 / 576) + 1
+    return b"".join(frames[i % len(frames)] for i in range(count))
+
+
+def _id3_size(data: bytes) -> int:
+    if data[:3] != b"ID3":
+        return 0
+    size = 0
+    for byte in data[6:10]:
+        size = (size << 7) | (byte & 0x7F)
+    return 10 + size
+
+
+def make_match_files(snapshot: Path, work: Path, count: int, seed: int) -> Path:
+    """`count` MP3s as long as random tracks, tagged with only their title and first artist."""
+    marker = work / f".made-{count}-{seed}"
+    if marker.exists():
+        return work
+    work.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(f"file:{snapshot / 'spotify_clean.sqlite3'}?mode=ro", uri=True)
+    rng = random.Random(seed)
+    top = db.execute("SELECT max(rowid) FROM tracks").fetchone()[0]
+    made = 0
+    while made < count:
+        row = db.execute(
+            "SELECT t.name, a.name, t.duration_ms FROM tracks AS t"
+            " JOIN track_artists AS ta ON ta.track_rowid = t.rowid"
+            " JOIN artists AS a ON a.rowid = ta.artist_rowid WHERE t.rowid = ? LIMIT 1",
+            (rng.randrange(1, top + 1),),
+        ).fetchone()
+        if (
+            row is None
+            or not row[0].strip()
+            or not row[1].strip()
+            or not 10_000 <= row[2] <= 600_000
+        ):
+            continue
+        path = work / f"{made:05d}.mp3"
+        path.write_bytes(long_mp3(row[2] / 1000))
+        audio = mutagen.File(path)
+        audio.add_tags()
+        audio.tags.add(_TIT2(encoding=3, text=[row[0]]))
+        audio.tags.add(_TPE1(encoding=3, text=[row[1]]))
+        audio.save()
+        made += 1
+    db.close()
+    marker.touch()
+    return work
 
 
 def make_files(snapshot: Path, work: Path, count: int, seed: int) -> Path:
@@ -146,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/tagging-bench/files"))
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--match-files", type=int, default=500, help="files identified by match (0: none)"
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -159,6 +227,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     single = median_run([in_process(args.snapshot, files, 1) for _ in range(args.repeat)])
     wall = statistics.median(command(args.snapshot, files) for _ in range(args.repeat))
+    matched: Run | None = None
+    if args.match_files:
+        match_dir = make_match_files(
+            args.snapshot,
+            args.work.with_name(args.work.name + "-match"),
+            args.match_files,
+            args.seed,
+        )
+        in_process(args.snapshot, match_dir, tagger_module.CHUNK_FILES)
+        matched = median_run(
+            [
+                in_process(args.snapshot, match_dir, tagger_module.CHUNK_FILES)
+                for _ in range(args.repeat)
+            ]
+        )
 
     def row(name: str, run: Run) -> str:
         rest = run.seconds - run.read - run.identify
@@ -183,11 +266,21 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|---:|---:|")
     print(row(f"`Tagger.run`, {tagger_module.CHUNK_FILES} files per lookup", batched))
     print(row("`Tagger.run`, 1 file per lookup", single))
+    if matched is not None:
+        print(
+            row(f"`Tagger.run`, title/artist/length only (match), {matched.files:,} files", matched)
+        )
     print()
     print(
         f"`snapshot-api tag DIR FILES --json > /dev/null` (whole process): {wall:.2f} s, "
         f"{batched.files / wall:,.0f} files/s."
     )
+    if matched is not None:
+        print()
+        print(
+            f"Match step: {matched.identified:,} of {matched.files:,} files identified at the"
+            f" default --min-score (title, first artist and the audio's length of random tracks)."
+        )
     return 0
 
 
