@@ -38,7 +38,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -299,24 +299,8 @@ class Tagger:
         try:
             self.apply(file, proposal)
         except TaggingError as exc:
-            return Report(
-                file.path,
-                Status.ERROR,
-                file.container,
-                found,
-                proposal.changes,
-                proposal.kept,
-                error=str(exc),
-            )
-        return Report(
-            file.path,
-            Status.IDENTIFIED,
-            file.container,
-            found,
-            proposal.changes,
-            proposal.kept,
-            written=True,
-        )
+            return replace(report, status=Status.ERROR, error=str(exc))
+        return replace(report, written=True)
 
     # --- identification ---------------------------------------------------------------
 
