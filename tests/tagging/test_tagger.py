@@ -279,3 +279,45 @@ def test_an_mp3_with_an_id3v1_tag_keeps_its_frames(tagger: Tagger, tmp_path: Pat
     assert report.written and report.track_id == TRACK[3]
     assert audio_part(path) == frames
     assert path.read_bytes()[-128:-125] == b"TAG"  # still there, updated by mutagen
+
+
+def statements_to_identify(snap: Snapshot, files: list[Path]) -> int:
+    """SQL statements one `identify_many` runs (on this thread's connection)."""
+    tagger = Tagger(snap)
+    read = [tagger.read(path) for path in files]
+    connection = snap._connection()
+    executed: list[str] = []
+
+    def tracer(_cursor: object, sql: str, _bindings: object) -> bool:
+        executed.append(sql)
+        return True
+
+    connection.exec_trace = tracer
+    try:
+        found = tagger.identify_many(read)
+    finally:
+        connection.exec_trace = None
+    assert all(found), "every file is identified"
+    return len(executed)
+
+
+def test_identifying_many_files_costs_the_statements_of_one(snap: Snapshot, tmp_path: Path) -> None:
+    """Per chunk one statement per kind (ids, ISRCs, barcodes) and one album track list per
+    album, whatever the number of files."""
+
+    def files(count: int, directory: Path) -> list[Path]:
+        made = []
+        for number in range(count):
+            by_id = copy_audio(directory, SUFFIXES[number % 5], f"id{number}")
+            set_tags(by_id, {"spotify_track_id": [TRACK[1 + number % 9]]})
+            by_isrc = copy_audio(directory, SUFFIXES[number % 5], f"isrc{number}")
+            set_tags(by_isrc, {"isrc": [[SHARED_ISRC, "GBAYE0000002"][number % 2]]})
+            by_barcode = copy_audio(directory, SUFFIXES[number % 5], f"upc{number}")
+            set_tags(by_barcode, {"barcode": ["012345678905"], "track": [str(1 + number % 2)]})
+            made += [by_id, by_isrc, by_barcode]
+        return made
+
+    few = statements_to_identify(snap, files(1, tmp_path / "few"))
+    many = statements_to_identify(snap, files(12, tmp_path / "many"))
+    assert few >= 4  # tracks, ISRCs, barcodes, album 1's tracks
+    assert many == few
