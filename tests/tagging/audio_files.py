@@ -15,6 +15,8 @@ import struct
 from pathlib import Path
 
 import mutagen
+import mutagen.id3
+import mutagen.mp3
 from mutagen.id3 import ID3, TXXX, Frames
 from mutagen.mp4 import MP4, MP4FreeForm
 from mutagen.ogg import OggPage

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import mutagen
+import mutagen.id3
+import mutagen.mp3
 import pytest
 
 from snapshot_api import Snapshot
