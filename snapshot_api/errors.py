@@ -10,6 +10,7 @@
     ├── NotFound                     an id that names nothing in the snapshot (a LookupError)
     ├── SettingsError                a bad server option or environment variable (a ValueError)
     ├── BuildError                   `build` could not prepare the snapshot
+    ├── TaggingError                 an audio file could not be read or its tags written
     └── SynthError                   `synth` could not write the synthetic dump
 
 Messages are for people and fit on one line: the CLI prints them as they are
@@ -61,6 +62,18 @@ class SettingsError(SnapshotApiError, ValueError):
 
 class BuildError(SnapshotApiError):
     """`snapshot-api build` could not prepare the snapshot; the message says why and what to do."""
+
+
+class TaggingError(SnapshotApiError):
+    """An audio file could not be read, or its new tags not written (the old file is kept).
+
+    `path` names the file; the message says why in one line (unreadable, not an
+    audio file, read-only, disk full, changed while being tagged, ...).
+    """
+
+    def __init__(self, path: object, message: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class SynthError(SnapshotApiError):

@@ -206,6 +206,20 @@ def parse_all(kind: Kind, values: Iterable[str], *, allow_url: bool = True) -> d
     return accepted
 
 
+def stored_isrc_spellings(canonical: str) -> tuple[str, ...]:
+    """The spellings one canonical ISRC is stored under in the dump: itself first.
+
+    The dump stores some ISRCs in lower case and/or hyphenated as printed on
+    sleeves (`CC-XXX-YY-NNNNN`), and its index compares bytes, so a lookup of
+    `USRC17607839` would miss the track stored as `us-rc1-76-07839`. Probing
+    these four spellings keeps a lookup a fixed number of index descents per key
+    (no scan, nothing built); a stored spelling outside them (mixed case, other
+    hyphen positions) is not found.
+    """
+    hyphenated = f"{canonical[:2]}-{canonical[2:5]}-{canonical[5:7]}-{canonical[7:]}"
+    return (canonical, canonical.lower(), hyphenated, hyphenated.lower())
+
+
 def stored_barcode_key(stored: str | None) -> int | None:
     """The integer key `build` indexes for a barcode as stored in `albums.external_id_upc`.
 

@@ -105,8 +105,9 @@ def test_isrc_lookup_normalises_and_orders_by_popularity(snap: Snapshot, ref: Re
     result = snap.lookup_isrcs([pasted, SHARED_ISRC, LONELY_ISRC, "ZZZZZ9999999"])
     assert list(result) == [pasted, SHARED_ISRC, LONELY_ISRC, "ZZZZZ9999999"]
     shared = result[SHARED_ISRC]
-    assert [t["id"] for t in shared] == [TRACK[4], TRACK[1], TRACK[5]]  # 90, then 40 by rowid
-    assert result[pasted] == shared  # the stored malformed "us-rc1-..." row is never matched
+    # 90, then 40 by rowid, then the track stored as "us-rc1-76-07839" (popularity 0)
+    assert [t["id"] for t in shared] == [TRACK[4], TRACK[1], TRACK[5], TRACK[7]]
+    assert result[pasted] == shared
     assert shared == ref.tracks_by_isrc(SHARED_ISRC)
     assert result["ZZZZZ9999999"] == []
 

@@ -72,6 +72,7 @@ def test_every_query_probes_indexes_without_and_with_sqlite_stat4(prepared: Path
             TRACK[4],
             TRACK[1],
             TRACK[5],
+            TRACK[7],  # stored as "us-rc1-76-07839"
         ]
 
 

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "search": "search track, album or artist names offline and print JSON",
     "match": "find the track a title, artist and duration (as tagged) belong to",
     "sample": "make the built-in sample if needed; print its directory and values to try",
+    "tag": "identify audio files offline and fill their tags (dry run unless --write)",
 }
 """Command name → summary; the module is `snapshot_api.cli.<name>`."""
 

@@ -19,7 +19,7 @@ from typing import Any
 import apsw
 
 from snapshot_api.documents.statements import Queries
-from snapshot_api.identifiers import Kind, barcode_key
+from snapshot_api.identifiers import Kind, barcode_key, stored_isrc_spellings
 
 
 def _binding(kind: Kind, keys: Sequence[str]) -> apsw.CArrayBinding:
@@ -51,7 +51,13 @@ def lookup(
         return {}
     if kind is Kind.AUDIO_FEATURES and not queries.audio_features_by_track_id:
         return {}  # no audio features database: no track has any
-    rows = connection.execute(queries.for_kind(kind), (_binding(kind, unique),))
+    if kind is Kind.ISRC:
+        # every stored spelling of each key, bound in the same one statement
+        spelled = {spelling: key for key in unique for spelling in stored_isrc_spellings(key)}
+        rows = connection.execute(queries.for_kind(kind), (apsw.carray(tuple(spelled)),))
+    else:
+        spelled = {}
+        rows = connection.execute(queries.for_kind(kind), (_binding(kind, unique),))
     if kind not in (Kind.ISRC, Kind.UPC):
         return {str(key): utf8(document) for key, _popularity, _rowid, document in rows}
     found = sorted(rows, key=_most_popular_first)
@@ -59,7 +65,7 @@ def lookup(
         (barcode_key(key) if kind is Kind.UPC else key): [] for key in unique
     }
     for key, _popularity, _rowid, document in found:
-        grouped[key].append(document)
+        grouped[spelled.get(key, key)].append(document)
     # documents end in ASCII, so checking a joined array checks each document
     return {
         key: utf8(b"[" + b",".join(documents) + b"]")

@@ -152,11 +152,12 @@ class Reference:
         return doc
 
     def tracks_by_isrc(self, isrc: str) -> list[Doc]:
+        """Every track whose stored ISRC is `isrc` once case and hyphens are ignored."""
         rows = self.db.execute(
-            "SELECT rowid FROM tracks WHERE external_id_isrc = ? ORDER BY popularity DESC, rowid",
-            (isrc,),
+            "SELECT rowid, external_id_isrc FROM tracks WHERE external_id_isrc IS NOT NULL"
+            " ORDER BY popularity DESC, rowid"
         ).fetchall()
-        return [self.track(r) for (r,) in rows]
+        return [self.track(r) for r, stored in rows if stored.replace("-", "").upper() == isrc]
 
     def albums_by_barcode(self, barcode: str) -> list[Doc]:
         wanted = int(barcode)
