@@ -22,7 +22,7 @@ import beets
 import beets.plugins
 import pytest
 from beets import metadata_plugins
-from beets.autotag import distance as beets_distance
+from beets.autotag.distance import get_track_length_grace, get_track_length_max
 
 from tests.support.beets_home import BeetsHome, SnapshotAlbum, all_albums, unique_isrcs
 from tests.support.reference import Reference
@@ -85,8 +85,8 @@ def _reset_beets_caches() -> None:
     metadata_plugins.find_metadata_source_plugins.cache_clear()
     metadata_plugins.get_metadata_source.cache_clear()
     metadata_plugins.get_penalty.cache_clear()
-    beets_distance.get_track_length_grace.cache_clear()
-    beets_distance.get_track_length_max.cache_clear()
+    get_track_length_grace.cache_clear()
+    get_track_length_max.cache_clear()
 
 
 @pytest.fixture
