@@ -474,11 +474,14 @@ class SnapshotPlugin(MetadataSourcePlugin):
     ) -> Iterable[AlbumInfo]:
         """Albums the items may be: found by their barcodes and ISRCs first (a file's
         strongest evidence), then by album name and artist (no artist for VA), and when
-        the album tag is missing or finds nothing, by the files' titles and artists."""
+        the album tag is missing, finds nothing or finds a full page of albums, by the
+        files' titles and artists."""
         ordered = dict.fromkeys(self._albums_by_evidence(items))
         named = self._albums_by_name(album, None if va_likely else artist)
         ordered.update(dict.fromkeys(named))
-        if not named:
+        if len(named) >= self.search_limit or not named:
+            # no album found by name, or a full page of them (a common name: the right
+            # one may be past the page): the titles say which album holds these files
             ordered.update(dict.fromkeys(self._albums_by_titles(items)))
         return list(self._albums(list(ordered)).values())
 
