@@ -49,6 +49,9 @@ WORKER_SETTINGS_ENV = "SNAPSHOT_API_WORKER_SETTINGS"
 INTERNAL_PREFIX = ENV_PREFIX + "INTERNAL_"
 """Variables one process of the server sets for another (e.g. the shared rate-limit table)."""
 
+WORKER_MANIFEST_ENV = INTERNAL_PREFIX + "WORKER_MANIFEST"
+"""Set by `serve` for its worker processes: the manifest of the snapshot it opened (JSON)."""
+
 NOT_OPTIONS = frozenset(
     {
         WORKER_SETTINGS_ENV,
@@ -88,6 +91,13 @@ def _non_negative_int(text: str) -> int:
 def _non_negative_float(text: str) -> float:
     value = float(text)
     if not 0 <= value < float("inf"):  # also refuses nan
+        raise ValueError
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):  # also refuses nan
         raise ValueError
     return value
 
@@ -185,6 +195,21 @@ class ServeSettings:
     max_batch_items: int = _option(1000, _positive, WHOLE_NUMBER, "most items in one batch request")
     max_body_bytes: int = _option(
         1_048_576, _positive, WHOLE_NUMBER, "largest request body, in bytes"
+    )
+    header_timeout: float = _option(
+        10.0,
+        _positive_float,
+        "a number of seconds, more than 0",
+        "seconds a client has to send a request's line and headers (from connecting, or "
+        "from the first byte of the next request on a kept-alive connection); then 408 and "
+        "the connection is closed",
+    )
+    max_connections: int = _option(
+        1000,
+        _positive,
+        WHOLE_NUMBER,
+        "most open connections per worker process; one more is answered 503 over_capacity "
+        "and closed",
     )
     cache_max_age: int = _option(
         86_400,

@@ -28,24 +28,58 @@ MAX_INPUT_LENGTH = 256
 
 
 class Kind(StrEnum):
-    """The five kinds of lookup; the value is the CLI word and the HTTP path segment."""
+    """The kinds of lookup; the value is the CLI word and the HTTP path segment."""
 
     ISRC = "isrc"
     UPC = "upc"
     TRACK = "track"
     ALBUM = "album"
     ARTIST = "artist"
+    AUDIO_FEATURES = "audio-features"
+    """A track's audio features, looked up by the track's id."""
 
     @property
     def batch_key(self) -> str:
         """The key of this kind in batch requests and answers ("isrcs", "upcs", ...)."""
+        if self is Kind.AUDIO_FEATURES:
+            return "audio_features"
         return self.value + "s"
 
+    @property
+    def id_kind(self) -> str:
+        """The Spotify kind its ids name in URIs and URLs (audio features: a track's)."""
+        return "track" if self is Kind.AUDIO_FEATURES else self.value
 
-_ISRC_SEPARATORS = re.compile(r"[\s\-]+")
+
+_WHITESPACE = " \t\n\r\f\v"
+"""ASCII whitespace only: what `str.strip()` or `\\s` would add (U+3000, U+001C, ...) is the
+kind of difference that makes the OpenAPI patterns and the parser disagree."""
+_SPACE_CLASS = r"[ \t\n\r\f\v]"
+_SEPARATOR_CLASS = r"[ \t\n\r\f\v-]"
+"""Ignored inside ISRCs and barcodes: spaces and hyphens, as people paste them."""
+_BASE62_CLASS = "[0-9A-Za-z]"
+_ISRC_CLASSES = ["[A-Za-z]"] * 2 + ["[A-Za-z0-9]"] * 3 + ["[0-9]"] * 7
+
+_ISRC_SEPARATORS = re.compile(_SEPARATOR_CLASS + "+")
 _ISRC = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
-_BARCODE_SEPARATORS = re.compile(r"[\s\-]+")
-_BASE62_ID = re.compile(r"[0-9A-Za-z]{22}")
+_BARCODE_SEPARATORS = re.compile(_SEPARATOR_CLASS + "+")
+_BASE62_ID = re.compile(_BASE62_CLASS + "{22}")
+
+
+def path_pattern(kind: Kind) -> str:
+    """The values `parse(kind, value, allow_url=False)` accepts, as a regular expression
+    that means the same in Python and in ECMA-262 (OpenAPI's `pattern`); checked against
+    `parse` by the tests. Values are also at most `MAX_INPUT_LENGTH` characters."""
+    if kind is Kind.ISRC:
+        body = _SEPARATOR_CLASS + "*" + "".join(c + _SEPARATOR_CLASS + "*" for c in _ISRC_CLASSES)
+    elif kind is Kind.UPC:
+        body = f"{_SEPARATOR_CLASS}*(?:[0-9]{_SEPARATOR_CLASS}*){{8,14}}"
+    else:
+        base62 = _BASE62_CLASS + "{22}"
+        body = f"{_SPACE_CLASS}*(?:{base62}|spotify:{kind.id_kind}:{base62}){_SPACE_CLASS}*"
+    return f"^{body}$"
+
+
 _URL_PATH = re.compile(r"/(?:intl-[A-Za-z_-]+/)?(?:embed/)?([a-z]+)/([^/]*)/?")
 _SPOTIFY_HOSTS = frozenset({"open.spotify.com", "play.spotify.com"})
 
@@ -55,9 +89,12 @@ class _Reject(Exception):
 
 
 def _isrc(value: str) -> str:
-    compact = _ISRC_SEPARATORS.sub("", value).upper()
+    compact = _ISRC_SEPARATORS.sub("", value)
     if not compact:
         raise _Reject("empty ISRC")
+    if not compact.isascii():  # before upper(): "ß".upper() is "SS", "ı".upper() is "I"
+        raise _Reject("an ISRC has only letters A-Z, digits, hyphens and spaces")
+    compact = compact.upper()
     if _ISRC.fullmatch(compact):
         return compact
     if len(compact) != 12:
@@ -82,8 +119,9 @@ def _barcode(value: str) -> str:
     return digits.rjust(14, "0")
 
 
-def _spotify_id(value: str, kind: Kind, *, allow_url: bool) -> str:
-    text = value.strip()
+def _spotify_id(value: str, lookup_kind: Kind, *, allow_url: bool) -> str:
+    kind = Kind(lookup_kind.id_kind)
+    text = value.strip(_WHITESPACE)
     if _BASE62_ID.fullmatch(text):
         return text
     if text.startswith("spotify:"):
@@ -97,8 +135,12 @@ def _spotify_id(value: str, kind: Kind, *, allow_url: bool) -> str:
                 "Spotify URLs are accepted in batch bodies and on the command line; "
                 f"in a path use the id or spotify:{kind.value}:ID"
             )
-        url = urlsplit(text if "://" in text else "https://" + text)
-        if url.scheme not in ("http", "https") or url.hostname not in _SPOTIFY_HOSTS:
+        try:  # urlsplit raises ValueError on a bad IPv6 host or on NFKC-unsafe characters
+            url = urlsplit(text if "://" in text else "https://" + text)
+            host = url.hostname
+        except ValueError:
+            raise _Reject("not a valid URL") from None
+        if url.scheme not in ("http", "https") or host not in _SPOTIFY_HOSTS:
             raise _Reject("not an open.spotify.com URL")
         match = _URL_PATH.fullmatch(url.path)
         if match is None:

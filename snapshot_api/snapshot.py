@@ -28,6 +28,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import array
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -41,6 +42,7 @@ import apsw
 import orjson
 
 from snapshot_api import documents, readmode, sigbus
+from snapshot_api.documents.paging import DEFAULT_LIMIT, Page
 from snapshot_api.errors import (
     MissingIndex,
     NotFound,
@@ -51,8 +53,11 @@ from snapshot_api.errors import (
 from snapshot_api.identifiers import Kind, parse, parse_all
 from snapshot_api.layout import MANIFEST_NAME, SIDECAR_NAME, DumpFile, Role, find_dump_files
 from snapshot_api.manifest import Manifest
+from snapshot_api.match import params as match_params
+from snapshot_api.match.matcher import Matcher, Scored
 from snapshot_api.readmode import ReadMode
 from snapshot_api.search import query as search_query
+from snapshot_api.search.candidates import CandidateReader
 from snapshot_api.search.index import SCHEMA_ALIAS as SEARCH_SCHEMA
 from snapshot_api.search.index import SearchKind
 
@@ -136,6 +141,28 @@ def _search_file(directory: Path, manifest: Manifest | None) -> Path | None:
     return path if path.is_file() else None
 
 
+def _usable_audio_features(path: Path) -> bool:
+    """Whether the audio features file opens as SQLite with its table's track_id index.
+
+    Reads the schema only. Anything less (truncated, not SQLite, no index) is served as
+    a snapshot without audio features: `build` and `verify` report it as a warning.
+    """
+    try:
+        connection = apsw.Connection(
+            _read_only_uri(path), flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+        )
+    except apsw.Error:
+        return False
+    try:
+        documents.find_indexes(connection, ["af"], schema_names={"af": "main"})
+        connection.execute("SELECT null_response FROM track_audio_features LIMIT 0").fetchall()
+    except (apsw.Error, MissingIndex):
+        return False
+    finally:
+        connection.close()
+    return True
+
+
 def _identity(path: Path) -> tuple[int, int, int, int]:
     stat = path.stat()
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
@@ -158,6 +185,11 @@ class Snapshot:
         self._sidecar = sidecar
         self._search_file = _search_file(directory, manifest)
         self.has_track_files = Role.TRACK_FILES in files
+        self.has_audio_features = Role.AUDIO_FEATURES in files and _usable_audio_features(
+            files[Role.AUDIO_FEATURES].path
+        )
+        """Whether audio features are served: the file is there and has its table and index
+        (it is optional, and a damaged one only costs the audio features)."""
         watched = [f.path for f in files.values() if f.role is not Role.AUDIO_FEATURES]
         if sidecar is not None:
             watched.append(sidecar)
@@ -187,11 +219,16 @@ class Snapshot:
         # Reads only the schema: opening costs the same whatever the snapshot size.
         try:
             indexes = documents.find_indexes(self._connection(), schemas)
+            if self.has_audio_features:
+                indexes |= documents.find_indexes(self._connection(), ["af"])
         except MissingIndex:
             self.close()
             raise
-        self._queries = documents.Queries.for_layout(indexes, track_files=self.has_track_files)
+        self._queries = documents.Queries.for_layout(
+            indexes, track_files=self.has_track_files, audio_features=self.has_audio_features
+        )
         self._searcher = search_query.Searcher(indexes, track_files=self.has_track_files)
+        self._matcher = Matcher(CandidateReader(indexes))
 
     # --- opening -------------------------------------------------------------------
 
@@ -321,6 +358,12 @@ class Snapshot:
                     "ATTACH DATABASE ? AS tf", (_read_only_uri(self._files[Role.TRACK_FILES].path),)
                 )
                 schemas.append("tf")
+            if self.has_audio_features:
+                connection.execute(
+                    "ATTACH DATABASE ? AS af",
+                    (_read_only_uri(self._files[Role.AUDIO_FEATURES].path),),
+                )
+                schemas.append("af")
             if self._sidecar is not None:
                 connection.execute("ATTACH DATABASE ? AS idx", (_read_only_uri(self._sidecar),))
                 schemas.append("idx")
@@ -415,6 +458,10 @@ class Snapshot:
         """The album's track documents as a JSON array; None when no such album."""
         return documents.album_tracks(self._connection(), self._queries, canonical_album_id)
 
+    def album_tracks_json_many(self, canonical_album_ids: Sequence[str]) -> dict[str, bytes]:
+        """{album id: its tracks as a JSON array} for the albums found, in one statement."""
+        return documents.album_tracks_many(self._connection(), self._queries, canonical_album_ids)
+
     # --- lookups: documents for the library (CONTRACT §4) ------------------------------
 
     def _documents(self, kind: Kind, values: Iterable[str]) -> dict[str, Any]:
@@ -449,6 +496,49 @@ class Snapshot:
         result: list[Document] = orjson.loads(text)
         return result
 
+    # --- audio features, artist albums, markets ------------------------------------------
+
+    def audio_features(self, values: Iterable[str]) -> dict[str, Document]:
+        """{track id, URI or URL as given: audio features}; tracks without any are absent
+        (no row, a null-response row, or no audio features database at all)."""
+        return self._documents(Kind.AUDIO_FEATURES, values)
+
+    def artist_albums_json(
+        self, canonical_artist_id: str, page: Page
+    ) -> tuple[int, list[bytes]] | None:
+        """(total, the page's album documents), newest release first; None: no such artist."""
+        if self._sidecar is None:
+            raise SnapshotError(f"{self.directory}: artist albums need {SIDECAR_NAME} (run build)")
+        return documents.artist_albums(
+            self._connection(), self._queries, canonical_artist_id, page.limit, page.offset
+        )
+
+    def artist_albums(
+        self, artist_id: str, *, limit: object = DEFAULT_LIMIT, offset: object = 0
+    ) -> Document:
+        """A page of the artist's own albums (not appears-on), newest release first:
+        {"items": [album, ...], "total": N, "limit": L, "offset": O}. `limit` 1 to 50
+        (`InvalidParameter` otherwise); `NotFound` for an unknown artist."""
+        page = Page.of(limit, offset)
+        found = self.artist_albums_json(parse(Kind.ARTIST, artist_id), page)
+        if found is None:
+            raise NotFound(f"no artist {artist_id!r} in this snapshot")
+        total, items = found
+        return {
+            "items": [orjson.loads(item) for item in items],
+            "total": total,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+
+    def track_markets(self, canonical_ids: Sequence[str]) -> dict[str, tuple[str | None, ...]]:
+        """{track id: (its markets, its album's markets)} as comma-separated codes (or None)."""
+        return documents.markets(self._connection(), self._queries.track_markets, canonical_ids)
+
+    def album_markets(self, canonical_ids: Sequence[str]) -> dict[str, tuple[str | None, ...]]:
+        """{album id: (its markets,)} as comma-separated codes (or None)."""
+        return documents.markets(self._connection(), self._queries.album_markets, canonical_ids)
+
     # --- search (snapshot_api.search) --------------------------------------------------
 
     @property
@@ -469,12 +559,15 @@ class Snapshot:
         wanted = search_query.request(
             SearchKind(kind), q, artist=artist, album=album, limit=limit, offset=offset
         )
+        self._require_search()
+        return self._searcher.run_json(self._connection(), wanted)
+
+    def _require_search(self) -> None:
         if self._search_file is None:
             raise SearchUnavailable(
                 f"{self.directory} has no search index (built with --no-search, or the file "
                 f"was removed); run `snapshot-api build {self.directory}` without --no-search"
             )
-        return self._searcher.run_json(self._connection(), wanted)
 
     def search_probe(self, kind: SearchKind) -> tuple[str, str] | None:
         """(word, id) that a search must answer first, for verify; None without an index."""
@@ -539,6 +632,79 @@ class Snapshot:
             )
         )
 
+    # --- match (snapshot_api.match) ------------------------------------------------------
+
+    def _matched_json(self, requests: Sequence[match_params.MatchRequest]) -> list[bytes]:
+        """One JSON array of scored candidates per request, in order; the documents of
+        every request's candidates come from one statement."""
+        self._require_search()
+        connection = self._connection()
+        results: list[list[Scored]] = [self._matcher.run(connection, r) for r in requests]
+        rowids = list(dict.fromkeys(s.row.rowid for found in results for s in found))
+        texts: dict[int, bytes] = {}
+        if rowids:
+            binding = apsw.carray(array.array("q", rowids))
+            sql = self._searcher.documents_sql[SearchKind.TRACK]
+            texts = {
+                int(rowid): documents.utf8(text)
+                for rowid, text in connection.execute(sql, (binding,))
+            }
+        answers = []
+        for found in results:
+            items = [
+                orjson.dumps({"score": s.score, "components": s.components})[:-1]
+                + b',"track":'
+                + texts[s.row.rowid]
+                + b"}"
+                for s in found
+                if s.row.rowid in texts
+            ]
+            answers.append(b"[" + b",".join(items) + b"]")
+        return answers
+
+    def match_track_json(
+        self,
+        title: object,
+        artist: object,
+        album: object = None,
+        duration_ms: object = None,
+        limit: object = None,
+    ) -> bytes:
+        """The JSON array `GET /match/track` answers; raises InvalidParameter, SearchUnavailable."""
+        wanted = match_params.request(title, artist, album, duration_ms, limit)
+        return self._matched_json([wanted])[0]
+
+    def match_track(
+        self,
+        title: str,
+        artist: str,
+        album: str | None = None,
+        duration_ms: int | None = None,
+        limit: int = match_params.DEFAULT_LIMIT,
+    ) -> list[Document]:
+        """Candidates for one recording, best first: `[{"score", "components", "track"}]`.
+
+        `score` is in [0, 1] (how it is computed: `snapshot_api.match.score`);
+        `components` holds the similarity of each part compared (`title`,
+        `artist`, and `duration`, `album` when given); `track` is the track
+        document. `limit` 1-20 (larger is read as 20). Candidates below 0.3
+        are left out, so nothing close gives `[]`.
+        """
+        return orjson.loads(  # type: ignore[no-any-return]
+            self.match_track_json(title, artist, album, duration_ms, limit)
+        )
+
+    def match_tracks(
+        self, items: Iterable[Any], limit: int = match_params.DEFAULT_LIMIT
+    ) -> list[list[Document]]:
+        """`match_track` for each `{"title", "artist", "album"?, "duration_ms"?}`, in order.
+
+        Every item is checked before any query runs; a bad one raises
+        `InvalidParameter` naming it (`items[3].duration_ms`).
+        """
+        wanted = [match_params.item(i, item, limit) for i, item in enumerate(items)]
+        return [orjson.loads(text) for text in self._matched_json(wanted)]
+
     # --- health ----------------------------------------------------------------------
 
     def probe(self) -> None:
@@ -571,6 +737,7 @@ class Snapshot:
         )
         if self._search_file is not None:
             statements.update(self._searcher.sample_plans())
+            statements.update(self._matcher.reader.sample_plans())
         for name, (sql, bindings) in statements.items():
             if "idx." in sql and self._sidecar is None:
                 continue

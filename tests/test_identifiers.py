@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 
 import pytest
@@ -9,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snapshot_api.errors import InvalidIdentifier
-from snapshot_api.identifiers import Kind, parse, parse_all, parse_many, stored_barcode_key
+from snapshot_api.identifiers import (
+    MAX_INPUT_LENGTH,
+    Kind,
+    parse,
+    parse_all,
+    parse_many,
+    path_pattern,
+    stored_barcode_key,
+)
 from snapshot_api.server.errors import api_error_of
 
 BASE62 = string.ascii_letters + string.digits
@@ -139,8 +148,9 @@ def test_any_barcode_with_extra_leading_zeros_is_the_same_key(code: int, zeros: 
 
 @given(st.text(alphabet=BASE62, min_size=22, max_size=22), st.sampled_from(list(Kind)[2:]))
 def test_any_base62_id_round_trips_through_uri_and_url(spotify_id: str, kind: Kind) -> None:
-    assert parse(kind, f"spotify:{kind.value}:{spotify_id}") == spotify_id
-    assert parse(kind, f"https://open.spotify.com/{kind.value}/{spotify_id}?si=1") == spotify_id
+    # audio features are looked up by track ids: their URIs and URLs name a track
+    assert parse(kind, f"spotify:{kind.id_kind}:{spotify_id}") == spotify_id
+    assert parse(kind, f"https://open.spotify.com/{kind.id_kind}/{spotify_id}?si=1") == spotify_id
 
 
 @given(st.text(max_size=40))
@@ -154,6 +164,43 @@ def test_arbitrary_text_never_crashes(value: str) -> None:
             assert key == parse(kind, key)  # canonical keys are fixed points
 
 
+MALFORMED_URLS = [
+    "https://[::1/track/x",
+    "http://]/album/x",
+    "https://[zz]/track/x",
+    "https://a\u2100b.com/artist/x",
+    "https://open.spotify.com\uff0f@evil/track/x",
+]
+"""URLs `urllib.parse.urlsplit` raises ValueError on (bad IPv6 host, NFKC-unsafe host)."""
+
+
+@pytest.mark.parametrize("value", MALFORMED_URLS)
+@pytest.mark.parametrize("kind", [Kind.TRACK, Kind.ALBUM, Kind.ARTIST])
+def test_malformed_urls_are_invalid_identifiers(value: str, kind: Kind) -> None:
+    with pytest.raises(InvalidIdentifier, match="not a valid URL"):
+        parse(kind, value)
+    accepted, rejected = parse_many(kind, [value, ID])
+    assert accepted == {ID: ID}
+    assert [r.value for r in rejected] == [value]
+
+
+URL_PREFIXES = ["https://", "http://", "open.spotify.com/", "spotify:", "https://open.spotify.com/"]
+
+
+@given(st.sampled_from(URL_PREFIXES), st.text(max_size=60), st.sampled_from(list(Kind)))
+def test_arbitrary_text_after_a_url_prefix_never_crashes(
+    prefix: str, rest: str, kind: Kind
+) -> None:
+    """The URL branch (`urlsplit`) fed any text: a key or `InvalidIdentifier`, nothing else."""
+    for allow_url in (True, False):
+        try:
+            key = parse(kind, prefix + rest, allow_url=allow_url)
+        except InvalidIdentifier as rejected:
+            assert rejected.rejections[0].reason
+        else:
+            assert key == parse(kind, key)
+
+
 def test_long_rejected_values_are_clipped_in_messages() -> None:
     long_value = "Z" * 5000
     with pytest.raises(InvalidIdentifier) as caught:
@@ -163,3 +210,32 @@ def test_long_rejected_values_are_clipped_in_messages() -> None:
     assert "(5000 characters)" in message
     assert caught.value.rejections[0].value == long_value  # the value itself is kept whole
     assert api_error_of(caught.value).to_json()["error"]["values"][0].endswith("characters)")
+
+
+def _accepted_in_a_path(kind: Kind, value: str) -> bool:
+    try:
+        parse(kind, value, allow_url=False)
+    except InvalidIdentifier:
+        return False
+    return True
+
+
+def _near_identifiers(kind: Kind) -> st.SearchStrategy[str]:
+    """Arbitrary text, values matching the pattern, and such values with a character changed."""
+    matching = st.from_regex(path_pattern(kind), fullmatch=True)
+    changed = st.tuples(matching, st.integers(0, 40), st.characters()).map(
+        lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + 1 :]
+    )
+    return st.one_of(st.text(max_size=40), matching, changed)
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_the_openapi_pattern_is_exactly_what_a_path_accepts(kind: Kind) -> None:
+    pattern = re.compile(path_pattern(kind))
+
+    @given(_near_identifiers(kind))
+    def check(value: str) -> None:
+        described = pattern.search(value) is not None and len(value) <= MAX_INPUT_LENGTH
+        assert described == _accepted_in_a_path(kind, value), repr(value)
+
+    check()

@@ -252,3 +252,13 @@ def test_sqlite_is_configured_at_the_first_open_not_at_import(hand_snapshot: Pat
         check=True,
     )
     assert done.stdout.split() == ["True", "False"]
+
+
+def test_a_malformed_url_is_an_invalid_identifier_not_a_bare_value_error(
+    prepared: Path,
+) -> None:
+    from snapshot_api.errors import InvalidIdentifier
+
+    with Snapshot.open(prepared) as snap, pytest.raises(InvalidIdentifier) as caught:
+        snap.tracks([TRACK[1], "https://[::1/track/x"])
+    assert [r.value for r in caught.value.rejections] == ["https://[::1/track/x"]

@@ -39,7 +39,7 @@ from typing import Any
 import apsw
 
 from snapshot_api import pause
-from snapshot_api.files.sqlite import open_read_only
+from snapshot_api.files.sqlite import open_read_only, read_only_uri
 from snapshot_api.identifiers import stored_barcode_key
 from snapshot_api.layout import SIDECAR_NAME, SIDECAR_SCHEMA_FILE, schema_sql
 from snapshot_api.progress import Reporter, format_count
@@ -65,10 +65,13 @@ class SidecarStats:
     malformed_examples: list[str] = field(default_factory=list)
     scan_seconds: float = 0.0
     sort_seconds: float = 0.0
+    artist_albums: int = 0
+    """Rows of `artist_album_order` (own albums of every artist)."""
+    artist_albums_seconds: float = 0.0
 
     @property
     def seconds(self) -> float:
-        return self.scan_seconds + self.sort_seconds
+        return self.scan_seconds + self.sort_seconds + self.artist_albums_seconds
 
     @property
     def rows_per_second(self) -> float:
@@ -82,6 +85,7 @@ class SidecarStats:
             "albums_without_barcode": self.albums_without_barcode,
             "malformed_barcodes": self.malformed_barcodes,
             "malformed_examples": list(self.malformed_examples),
+            "artist_albums": self.artist_albums,
         }
 
 
@@ -152,7 +156,10 @@ def build_sidecar(
     remove_leftovers(directory)
     stats = SidecarStats()
     dump = open_read_only(main_database)
-    out = apsw.Connection(str(temporary))
+    out = apsw.Connection(
+        str(temporary),
+        flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE | apsw.SQLITE_OPEN_URI,
+    )
     try:
         for pragma in (
             "journal_mode = OFF",
@@ -172,6 +179,7 @@ def build_sidecar(
         _scan_albums(dump, out, stats, reporter)
         with _temporary_files_in(directory):
             _sorted_insert(out, stats, reporter)
+            _artist_album_order(out, main_database, stats, reporter)
         out.execute("DETACH DATABASE scratch")
         scratch.unlink(missing_ok=True)
         entries = dict(meta)
@@ -295,4 +303,44 @@ def _sorted_insert(out: apsw.Connection, stats: SidecarStats, reporter: Reporter
     progress.finish(
         f"barcode index: wrote {format_count(stats.barcodes_indexed)} entries in "
         f"{stats.sort_seconds:.1f}s"
+    )
+
+
+ARTIST_ALBUM_ORDER = """INSERT INTO artist_album_order (artist_rowid, position, album_rowid)
+SELECT artist_rowid,
+  row_number() OVER (PARTITION BY artist_rowid ORDER BY release_date DESC, album_rowid) - 1,
+  album_rowid
+FROM (SELECT aa.artist_rowid, aa.album_rowid, al.release_date
+      FROM dump.artist_albums AS aa CROSS JOIN dump.albums AS al ON al.rowid = aa.album_rowid
+      WHERE aa.is_appears_on = 0 AND aa.is_implicit_appears_on = 0
+      GROUP BY aa.artist_rowid, aa.album_rowid)
+ORDER BY artist_rowid, release_date DESC, album_rowid"""
+"""Own albums (duplicate rows once, dangling album rowids left out), numbered per artist
+newest release first. `release_date` is ISO text of year, month or day precision, so
+text order is date order (a year alone sorts after the dated releases of that year);
+NULL dates come last. The rows arrive sorted by the key, so every insert appends."""
+
+
+def _artist_album_order(
+    out: apsw.Connection, main_database: Path, stats: SidecarStats, reporter: Reporter
+) -> None:
+    """Pass 3: number every artist's own albums, newest release first (see sidecar.sql)."""
+    progress = reporter.progress("artist albums: sorting and writing", None)
+    started = time.monotonic()
+    out.execute("ATTACH DATABASE ? AS dump", (read_only_uri(main_database),))
+    _interruptible(out, lambda: progress.update(0, note="sorting"))
+    try:
+        with out:
+            out.execute(ARTIST_ALBUM_ORDER)
+        stats.artist_albums = int(out.execute("SELECT count(*) FROM artist_album_order").get or 0)
+    except BaseException:
+        progress.clear()
+        raise
+    finally:
+        out.set_progress_handler(None)
+        out.execute("DETACH DATABASE dump")
+    stats.artist_albums_seconds = time.monotonic() - started
+    progress.finish(
+        f"artist albums: numbered {format_count(stats.artist_albums)} own albums in "
+        f"{stats.artist_albums_seconds:.1f}s"
     )

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "verify": "check a snapshot's integrity and fitness to serve",
     "synth": "write a synthetic dump in the real schema and shape",
     "search": "search track, album or artist names offline and print JSON",
+    "match": "find the track a title, artist and duration (as tagged) belong to",
 }
 """Command name → summary; the module is `snapshot_api.cli.<name>`."""
 

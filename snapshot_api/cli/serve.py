@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                 runner.serve_in_process(settings, snapshot, sock)
             else:
                 snapshot.close()  # each worker opens its own
-                if not runner.serve_workers(settings, sock):
+                if not runner.serve_workers(settings, snapshot.manifest, sock):
                     return fail("serve", "a worker process could not start (see the log); stopped")
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

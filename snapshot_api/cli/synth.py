@@ -67,6 +67,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="write only the main database (no spotify_clean_track_files.sqlite3)",
     )
+    parser.add_argument(
+        "--no-audio-features",
+        dest="audio_features",
+        action="store_false",
+        help="write no spotify_clean_audio_features.sqlite3",
+    )
     parser.add_argument("--force", action="store_true", help="replace dump files already in DIR")
     parser.add_argument(
         "--jobs",
@@ -87,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         args.seed,
         with_stats=args.with_stats,
         track_files=args.track_files,
+        audio_features=args.audio_features,
         progress=not args.quiet,
         force=args.force,
         workers=args.jobs,

@@ -18,7 +18,14 @@ HTTP answers cannot differ.
 """
 
 from snapshot_api.documents.indexes import REQUIRED_INDEXES, find_indexes
-from snapshot_api.documents.run import album_tracks, lookup, utf8
+from snapshot_api.documents.run import (
+    album_tracks,
+    album_tracks_many,
+    artist_albums,
+    lookup,
+    markets,
+    utf8,
+)
 from snapshot_api.documents.schemas import json_schemas
 from snapshot_api.documents.statements import ALBUM_JSON, ARTIST_JSON, Queries, by_rowid_sql
 
@@ -28,9 +35,12 @@ __all__ = [
     "REQUIRED_INDEXES",
     "Queries",
     "album_tracks",
+    "album_tracks_many",
+    "artist_albums",
     "by_rowid_sql",
     "find_indexes",
     "json_schemas",
     "lookup",
+    "markets",
     "utf8",
 ]

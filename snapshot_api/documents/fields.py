@@ -246,3 +246,35 @@ KINDS: dict[str, DocumentKind] = {
     kind.name: kind for kind in (IMAGE, ARTIST, ALBUM, TRACK, ALBUM_TRACK)
 }
 """Every document kind by its schema component name."""
+
+NUMBER = "number"
+
+_AUDIO_FEATURES_NUMBERS: tuple[tuple[str, str, str], ...] = (
+    ("duration_ms", INTEGER, "Length of the analysed audio in milliseconds."),
+    ("time_signature", INTEGER, "Estimated beats per bar (3 to 7)."),
+    ("tempo", NUMBER, "Estimated tempo in beats per minute."),
+    ("key", INTEGER, "Pitch class of the key (0 = C, ..., 11 = B; -1 when none was found)."),
+    ("mode", INTEGER, "1 for major, 0 for minor."),
+    ("danceability", NUMBER, "0.0 to 1.0."),
+    ("energy", NUMBER, "0.0 to 1.0."),
+    ("loudness", NUMBER, "Average loudness in dB (typically -60 to 0)."),
+    ("speechiness", NUMBER, "0.0 to 1.0."),
+    ("acousticness", NUMBER, "0.0 to 1.0."),
+    ("instrumentalness", NUMBER, "0.0 to 1.0."),
+    ("liveness", NUMBER, "0.0 to 1.0."),
+    ("valence", NUMBER, "0.0 to 1.0 (musical positiveness)."),
+)
+
+AUDIO_FEATURES = DocumentKind(
+    "AudioFeatures",
+    "A track's audio features, from the audio features database. NULL columns are omitted; "
+    "a track without a row, or whose row is a null response, has none.",
+    (
+        Field("id", Shape.ALWAYS, STRING, "The track's 22-character Spotify id.", "a.track_id"),
+        *(
+            Field(name, Shape.OPTIONAL, value, description, f"a.{name}")
+            for name, value, description in _AUDIO_FEATURES_NUMBERS
+        ),
+    ),
+)
+"""Audio features: a kind of its own, outside `KINDS` (no other document nests it)."""

@@ -22,22 +22,31 @@ REQUIRED_INDEXES: dict[str, tuple[str, ...]] = {
         "track_artists.track_rowid",
     ),
     "tf": ("track_files.track_id",),
+    "af": ("track_audio_features.track_id",),
 }
 """Indexes every lookup needs, as table.column of their first column (schema alias → list)."""
 
 
-def find_indexes(connection: apsw.Connection, schemas: Iterable[str]) -> dict[str, str]:
+def find_indexes(
+    connection: apsw.Connection,
+    schemas: Iterable[str],
+    *,
+    schema_names: dict[str, str] | None = None,
+) -> dict[str, str]:
     """{"table.column": index name} for every required index, read from the schema only.
 
     The published file's index names are unknown, so indexes are found by their
     leading column (partial indexes do not count: they do not hold every row).
+    `schema_names` maps an alias of `REQUIRED_INDEXES` to the schema it is opened as
+    on this connection, when not attached under that alias (a file opened alone).
     """
     found: dict[str, str] = {}
     missing: list[str] = []
     for schema in schemas:
         for wanted in REQUIRED_INDEXES[schema]:
             table, column = wanted.split(".")
-            name = index_on(connection, schema, table, column)
+            opened_as = (schema_names or {}).get(schema, schema)
+            name = index_on(connection, opened_as, table, column)
             if name is None:
                 missing.append(f"{table}({column})")
             else:

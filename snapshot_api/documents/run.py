@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import array
 from collections.abc import Sequence
+from typing import Any
 
 import apsw
 
@@ -48,6 +49,8 @@ def lookup(
     unique = list(dict.fromkeys(keys))
     if not unique:
         return {}
+    if kind is Kind.AUDIO_FEATURES and not queries.audio_features_by_track_id:
+        return {}  # no audio features database: no track has any
     rows = connection.execute(queries.for_kind(kind), (_binding(kind, unique),))
     if kind not in (Kind.ISRC, Kind.UPC):
         return {str(key): utf8(document) for key, _popularity, _rowid, document in rows}
@@ -84,5 +87,76 @@ def album_tracks(connection: apsw.Connection, queries: Queries, album_id: str) -
     return utf8(b"[" + b",".join(row[4] for row in tracks) + b"]")
 
 
+def album_tracks_many(
+    connection: apsw.Connection, queries: Queries, album_ids: Sequence[str]
+) -> dict[str, bytes]:
+    """`album_tracks` of several albums in one statement: {album id: JSON array} for the
+    albums found."""
+    unique = tuple(dict.fromkeys(album_ids))
+    if not unique:
+        return {}
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
+    for row in connection.execute(queries.album_tracks, (apsw.carray(unique),)):
+        listed = grouped.setdefault(str(row[5]), [])
+        if row[1] is not None:
+            listed.append(row)
+    return {
+        album_id: utf8(
+            b"["
+            + b",".join(
+                row[4]
+                for row in sorted(
+                    rows,
+                    key=lambda row: (
+                        _int_or_zero(row[2]),
+                        _int_or_zero(row[3]),
+                        _int_or_zero(row[1]),
+                    ),
+                )
+            )
+            + b"]"
+        )
+        for album_id, rows in grouped.items()
+    }
+
+
 def _int_or_zero(value: object) -> int:
     return value if isinstance(value, int) else 0
+
+
+def artist_albums(
+    connection: apsw.Connection, queries: Queries, artist_id: str, limit: int, offset: int
+) -> tuple[int, list[bytes]] | None:
+    """(total, album documents of the page) of the artist's own albums, newest release
+    first; None when no such artist. Two statements, each a few b-tree descents plus
+    `limit` rows, whatever the artist's number of albums or the offset."""
+    head = list(connection.execute(queries.artist_albums_total, (apsw.carray((artist_id,)),)))
+    if not head:
+        return None
+    artist_rowid, total = head[0]
+    if offset >= total:
+        return int(total), []
+    rows = connection.execute(queries.artist_albums_page, (artist_rowid, offset, offset + limit))
+    return int(total), [utf8(document) for _position, document in rows]
+
+
+def markets(
+    connection: apsw.Connection, sql: str, keys: Sequence[str]
+) -> dict[str, tuple[str | None, ...]]:
+    """{key: (markets text, ...)} for `Queries.track_markets` (the track's, its album's) or
+    `Queries.album_markets`; one statement whatever the number of keys."""
+    unique = list(dict.fromkeys(keys))
+    if not unique:
+        return {}
+    return {
+        str(row[0]): tuple(_text(value) for value in row[1:])
+        for row in connection.execute(sql, (apsw.carray(tuple(unique)),))
+    }
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return str(value)

@@ -25,8 +25,12 @@ from snapshot_api import documents
 from snapshot_api.layout import SCHEMA_FILES, SIDECAR_SCHEMA_FILE, Role, schema_sql
 from snapshot_api.verdict import Status
 
-LIBRARY_ALIAS: dict[Role, str] = {Role.MAIN: "main", Role.TRACK_FILES: "tf"}
-"""The schema name under which the library attaches each dump file (audio features: not served)."""
+LIBRARY_ALIAS: dict[Role, str] = {
+    Role.MAIN: "main",
+    Role.TRACK_FILES: "tf",
+    Role.AUDIO_FEATURES: "af",
+}
+"""The schema name under which the library attaches each dump file."""
 SIDECAR_ALIAS = "idx"
 
 STATISTICS_TABLES = ("sqlite_stat1", "sqlite_stat4")
@@ -117,12 +121,16 @@ def expected_sidecar() -> Layout:
 def columns_read_by_library() -> dict[str, frozenset[tuple[str, str]]]:
     """{schema alias: {(table, column)}} of every column the library's statements read."""
     combined = _memory_database(schema_sql(SCHEMA_FILES[Role.MAIN]))
-    attached = {"tf": SCHEMA_FILES[Role.TRACK_FILES], SIDECAR_ALIAS: SIDECAR_SCHEMA_FILE}
+    attached = {
+        "tf": SCHEMA_FILES[Role.TRACK_FILES],
+        "af": SCHEMA_FILES[Role.AUDIO_FEATURES],
+        SIDECAR_ALIAS: SIDECAR_SCHEMA_FILE,
+    }
     for alias, ddl_file in attached.items():
         combined.execute(f"ATTACH DATABASE ':memory:' AS {alias}")
         combined.deserialize(alias, _memory_database(schema_sql(ddl_file)).serialize("main"))
-    indexes = documents.find_indexes(combined, ["main", "tf"])
-    queries = documents.Queries.for_layout(indexes, track_files=True)
+    indexes = documents.find_indexes(combined, ["main", "tf", "af"])
+    queries = documents.Queries.for_layout(indexes, track_files=True, audio_features=True)
     reads: set[tuple[str, str, str]] = set()
 
     def record(operation: int, table: str | None, column: str | None, schema: str | None,
@@ -139,6 +147,7 @@ def columns_read_by_library() -> dict[str, frozenset[tuple[str, str]]]:
     expected = {
         "main": expected_for(Role.MAIN),
         "tf": expected_for(Role.TRACK_FILES),
+        "af": expected_for(Role.AUDIO_FEATURES),
         SIDECAR_ALIAS: expected_sidecar(),
     }
     for alias, layout in expected.items():

@@ -1,5 +1,5 @@
 -- spotify_clean_audio_features.sqlite3: audio analysis per track. Optional in a
--- snapshot, not served yet, but its layout is checked when present.
+-- snapshot: served when present (a row with null_response set holds no features).
 
 CREATE TABLE track_audio_features (
   rowid integer PRIMARY KEY NOT NULL,

@@ -18,3 +18,16 @@ CREATE TABLE barcode_albums (
   album_rowid integer NOT NULL,
   PRIMARY KEY (barcode, album_rowid)
 ) WITHOUT ROWID;
+
+-- Artist albums: each artist's own albums (artist_albums rows with neither
+-- appears-on flag), numbered from 0 newest release first (release_date
+-- descending, then album rowid). The dump's index on artist_albums(artist_rowid)
+-- gives neither that order nor a way to skip to an offset; with the position in
+-- the key, any page of any artist (the dump's "Various Artists" has millions of
+-- albums) is one descent plus `limit` rows, and the total is the last position.
+CREATE TABLE artist_album_order (
+  artist_rowid integer NOT NULL,
+  position integer NOT NULL,
+  album_rowid integer NOT NULL,
+  PRIMARY KEY (artist_rowid, position)
+) WITHOUT ROWID;

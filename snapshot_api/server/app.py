@@ -1,6 +1,8 @@
 """`create_app(settings, snapshot)`: the route table and the middleware stack, in one place.
 
 Middleware, outermost first, and why in this order:
+0. `SpotifyCompatMiddleware` (`/v1` and `/api/token` only): drops a trailing slash
+   before any route is resolved, and gives every error there Spotify's shape.
 1. `RequestContextMiddleware`: request id, access log, request metrics, JSON 500,
    and the CORS headers. Outermost so it times, records and marks every
    answer, whoever gives it (429s and 500s included).
@@ -19,8 +21,7 @@ reads the settings `serve` left in the environment.
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -29,16 +30,26 @@ import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from uvicorn.config import STARTUP_FAILURE
+from starlette.requests import Request
+from starlette.responses import Response
 
 from snapshot_api import __version__
-from snapshot_api.config import WORKER_SETTINGS_ENV, ServeSettings, decode_settings
+from snapshot_api.config import (
+    WORKER_MANIFEST_ENV,
+    WORKER_SETTINGS_ENV,
+    ServeSettings,
+    decode_settings,
+)
 from snapshot_api.errors import SnapshotApiError
+from snapshot_api.manifest import Manifest
 from snapshot_api.server import metrics
 from snapshot_api.server.caching import CORS_HEADERS, ConditionalGetMiddleware, PreflightMiddleware
 from snapshot_api.server.errors import (
+    NOT_ANSWERING,
     ApiError,
+    ErrorCode,
     api_error_handler,
+    error_response,
     http_exception_handler,
     library_error_handler,
     unavailable_handler,
@@ -46,11 +57,13 @@ from snapshot_api.server.errors import (
 from snapshot_api.server.logs import configure_logging
 from snapshot_api.server.observability import RequestContextMiddleware
 from snapshot_api.server.openapi import OpenApi
-from snapshot_api.server.ratelimit import RateLimitMiddleware, open_store, store_status
+from snapshot_api.server.ratelimit import RateLimitMiddleware, Store, open_store, store_status
 from snapshot_api.server.ratelimit.client_ip import ClientAddressResolver
 from snapshot_api.server.ratelimit.redis_store import RedisBuckets
-from snapshot_api.server.routes import ENDPOINTS
-from snapshot_api.server.routing import AppContext, RouteTable
+from snapshot_api.server.responses import NO_STORE, json_response
+from snapshot_api.server.routes import ENDPOINTS, status
+from snapshot_api.server.routing import ApiRoute, AppContext, RouteTable
+from snapshot_api.server.v1.compat import SpotifyCompatMiddleware
 from snapshot_api.snapshot import Snapshot
 
 BATCH_THREADS = 2
@@ -75,8 +88,24 @@ def create_app(
         rate_limit_status=lambda: store_status(limiter_store),
     )
     routes = [endpoint.bind(context) for endpoint in ENDPOINTS]
+
+    def close() -> None:
+        batch_threads.shutdown(wait=True)
+        if owns_snapshot:
+            snapshot.close()
+
+    return _assemble(settings, snapshot.manifest, routes, limiter_store, close)
+
+
+def _assemble(
+    settings: ServeSettings,
+    manifest: Manifest,
+    routes: list[ApiRoute],
+    limiter_store: Store | None,
+    close: Callable[[], None],
+) -> Starlette:
+    """The middleware stack around `routes`; `close` runs at shutdown."""
     table = RouteTable(routes)
-    manifest = snapshot.manifest
     metrics.describe_snapshot(
         manifest.snapshot_id, manifest.tool_version, __version__, manifest.counts
     )
@@ -88,13 +117,12 @@ def create_app(
         yield
         if isinstance(limiter_store, RedisBuckets):
             await limiter_store.aclose()
-        batch_threads.shutdown(wait=True)
-        if owns_snapshot:
-            snapshot.close()
+        close()
 
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(SpotifyCompatMiddleware),
             Middleware(
                 RequestContextMiddleware,
                 routes=table,
@@ -131,17 +159,60 @@ def create_app(
 def worker_app() -> Starlette:
     """uvicorn's app factory in each worker process (`serve --workers N`).
 
-    A worker that cannot open the snapshot (removed since `serve` checked it)
-    exits with uvicorn's start-up failure status, which makes the supervisor
-    stop instead of restarting it forever.
+    Every worker must serve the snapshot `serve` opened and described in
+    `WORKER_MANIFEST_ENV`. A worker starts late or replaces one that died, so
+    the files may have changed since (truncated, removed, rebuilt); it then
+    starts anyway with `unavailable_app`, answering like its siblings do when
+    their files break under them (503 `not_ready`, `/ready` 503, `/health` 200).
+    Exiting instead would be uvicorn's start-up failure, which stops the whole
+    server: one damaged file would take every worker down with it.
     """
     settings = decode_settings(os.environ[WORKER_SETTINGS_ENV])
     configure_logging(settings.log_level)
     assert settings.snapshot_dir is not None, "serve resolves the directory before workers start"
+    expected = Manifest.from_json(os.environ[WORKER_MANIFEST_ENV].encode())
     try:
         snapshot = Snapshot.open(settings.snapshot_dir, mmap=settings.mmap)
     except SnapshotApiError as exc:
-        _log.error("worker cannot open the snapshot", error=str(exc), pid=os.getpid())
-        sys.exit(STARTUP_FAILURE)
-    _log.info("worker started", pid=os.getpid(), snapshot_id=snapshot.snapshot_id)
-    return create_app(settings, snapshot, owns_snapshot=True)
+        reason = str(exc)
+    else:
+        if snapshot.snapshot_id == expected.snapshot_id:
+            _log.info("worker started", pid=os.getpid(), snapshot_id=snapshot.snapshot_id)
+            return create_app(settings, snapshot, owns_snapshot=True)
+        snapshot.close()
+        reason = (
+            f"{settings.snapshot_dir} was rebuilt since serve started (snapshot "
+            f"{snapshot.snapshot_id}, serving {expected.snapshot_id}); restart serve"
+        )
+    _log.error("worker cannot open the snapshot", error=reason, pid=os.getpid())
+    return unavailable_app(settings, expected, reason)
+
+
+def unavailable_app(settings: ServeSettings, manifest: Manifest, reason: str) -> Starlette:
+    """The app of a worker that could not open the snapshot described by `manifest`.
+
+    Every route answers 503 `not_ready` but `/health` (the process serves, and
+    says which snapshot `serve` opened) and `/metrics`; `/ready` says `reason`.
+    The same middleware as `create_app` (logs, CORS, rate limit), so neither a
+    client nor a load balancer can tell which worker answered.
+    """
+    metrics.install()
+    limiter_store = open_store(settings) if settings.rate_limited else None
+    health_body = status.health_body(manifest)
+
+    async def health(request: Request) -> Response:
+        body = {**health_body, "rate_limit": store_status(limiter_store)}
+        return json_response(body, headers=NO_STORE)
+
+    async def prometheus(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE, headers=NO_STORE)
+
+    async def ready(request: Request) -> Response:
+        return status.not_ready_response(manifest.snapshot_id, reason)
+
+    async def not_ready(request: Request) -> Response:
+        return error_response(ApiError(ErrorCode.NOT_READY, NOT_ANSWERING))
+
+    answers = {"/health": health, "/metrics": prometheus, "/ready": ready}
+    routes = [ApiRoute(e, answers.get(e.path, not_ready)) for e in ENDPOINTS]
+    return _assemble(settings, manifest, routes, limiter_store, close=lambda: None)

@@ -9,8 +9,11 @@ Rules (CONTRACT §3), and how they are kept:
   item limit; the limit and the empty check apply to distinct items.
 - Every distinct item lands in exactly one place: its kind's section when
   found, `not_found` when well-formed but unknown (an ISRC or barcode with no
-  documents included), `invalid` when malformed. All seven sections are always
-  present (empty objects and lists included), so clients need no key checks.
+  documents included), `invalid` when malformed. `invalid_reasons` says why each
+  malformed item was refused ({item: reason}, per kind): a section beside
+  `invalid` rather than objects inside it, so clients reading `invalid` as a
+  list of strings keep working. All eight sections are always present (empty
+  objects and lists included), so clients need no key checks.
 - One `Snapshot.lookup_json` call per kind present: a fixed number of SQL
   statements whatever the number of items. The library's JSON text is spliced
   in with `orjson.Fragment`, never parsed and re-encoded.
@@ -117,6 +120,7 @@ def answer(snapshot: Snapshot, wanted: dict[Kind, list[str]]) -> BatchAnswer:
     found: dict[str, dict[str, orjson.Fragment]] = {kind.batch_key: {} for kind in Kind}
     not_found: dict[str, list[str]] = {kind.batch_key: [] for kind in Kind}
     invalid: dict[str, list[str]] = {kind.batch_key: [] for kind in Kind}
+    reasons: dict[str, dict[str, str]] = {kind.batch_key: {} for kind in Kind}
     tallies: dict[Kind, Tally] = {}
     items = 0
     for kind, values in wanted.items():
@@ -124,6 +128,7 @@ def answer(snapshot: Snapshot, wanted: dict[Kind, list[str]]) -> BatchAnswer:
         accepted, rejected = parse_many(kind, values, allow_url=True)
         tally = tallies[kind] = Tally(invalid=len(rejected))
         invalid[kind.batch_key] = [str(rejection.value) for rejection in rejected]
+        reasons[kind.batch_key] = {str(r.value): r.reason for r in rejected}
         if not accepted:
             continue
         texts = snapshot.lookup_json(kind, list(dict.fromkeys(accepted.values())))
@@ -138,5 +143,7 @@ def answer(snapshot: Snapshot, wanted: dict[Kind, list[str]]) -> BatchAnswer:
                 section[value] = orjson.Fragment(text)
         tally.hit = len(section)
         tally.miss = len(missing)
-    body = orjson.dumps({**found, "not_found": not_found, "invalid": invalid})
+    body = orjson.dumps(
+        {**found, "not_found": not_found, "invalid": invalid, "invalid_reasons": reasons}
+    )
     return BatchAnswer(body, items, tallies)

@@ -5,7 +5,8 @@ function of (snapshot identity, server version, path, query string). The ETag
 is a hash of exactly that, which makes it strong and computable *before* the
 handler runs: a matching `If-None-Match` is answered 304 here without touching
 the database. The query string is part of it because search and paging
-answers depend on it.
+answers depend on it; for routes whose answers hold absolute links to this
+server (policy `per_host`), so are the headers that name the server.
 
 Only successful (200) GET/HEAD answers of cacheable routes (their policy says
 so) get `ETag` and
@@ -39,6 +40,11 @@ CORS_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"access-control-allow-origin", b"*"),
     (b"access-control-expose-headers", ", ".join(EXPOSED_HEADERS).encode()),
 )
+
+
+HOST_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto")
+"""What answers with absolute links to this server depend on, besides the URL."""
+VARY_HOST = (b"vary", b"Host, X-Forwarded-Host, X-Forwarded-Proto")
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -124,11 +130,17 @@ class ConditionalGetMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        etag = self.etag(scope["path"], scope.get("query_string", b""))
-        cached = (
+        query = scope.get("query_string", b"")
+        per_host = policy_of(scope).per_host
+        if per_host:
+            query = b"\0".join([query, *(_header(scope, name) or b"" for name in HOST_HEADERS)])
+        etag = self.etag(scope["path"], query)
+        cached: tuple[tuple[bytes, bytes], ...] = (
             (b"etag", etag),
             (b"cache-control", self.cache_control),
         )
+        if per_host:
+            cached += (VARY_HOST,)
         if_none_match = _header(scope, b"if-none-match")
         tags = _tags(if_none_match) if if_none_match else []
         if etag in tags:

@@ -48,10 +48,13 @@ class ErrorCode(StrEnum):
     ROUTE_NOT_FOUND = "route_not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     BODY_TOO_LARGE = "body_too_large"
+    HEADERS_TOO_LARGE = "headers_too_large"
+    REQUEST_TIMEOUT = "request_timeout"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     RATE_LIMITED = "rate_limited"
     NOT_READY = "not_ready"
     SEARCH_UNAVAILABLE = "search_unavailable"
+    OVER_CAPACITY = "over_capacity"
     INTERNAL = "internal_error"
 
     @property
@@ -71,10 +74,13 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ROUTE_NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.BODY_TOO_LARGE: 413,
+    ErrorCode.HEADERS_TOO_LARGE: 431,
+    ErrorCode.REQUEST_TIMEOUT: 408,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.NOT_READY: 503,
     ErrorCode.SEARCH_UNAVAILABLE: 503,
+    ErrorCode.OVER_CAPACITY: 503,
     ErrorCode.INTERNAL: 500,
 }
 

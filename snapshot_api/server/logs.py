@@ -52,8 +52,14 @@ def configure_logging(level: str = "info") -> None:
             ],
         )
     )
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "snapshot_api"):
+    for name in ("uvicorn", "uvicorn.error", "snapshot_api"):
         stdlib_logger = logging.getLogger(name)
         stdlib_logger.handlers = [handler]
         stdlib_logger.setLevel(numeric)
         stdlib_logger.propagate = False
+    # Our middleware writes the one access line per request. uvicorn's protocol writes
+    # its own whenever this logger has a handler: in worker processes `access_log=False`
+    # is not applied again (uvicorn sets it up in the parent only), so it must have none.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers = []
+    access.propagate = False

@@ -46,10 +46,15 @@ class Policy:
     """GET answers depend only on the snapshot and the URL: strong ETag, Cache-Control, 304."""
     rate_limited: bool
     """Requests take tokens from the client's bucket (and answers carry the RateLimit fields)."""
+    per_host: bool = False
+    """Answers embed this server's own URL as the client reached it (`/v1` links): the ETag
+    also covers `Host`, `X-Forwarded-Host` and `X-Forwarded-Proto`, and `Vary` names them."""
 
 
 DATA = Policy(cacheable=True, rate_limited=True)
 """Answers computed from the snapshot (lookups, search, documentation pages)."""
+DATA_PER_HOST = Policy(cacheable=True, rate_limited=True, per_host=True)
+"""Data answers holding absolute links to this server (the Spotify-shaped `/v1` objects)."""
 UNCACHED = Policy(cacheable=False, rate_limited=True)
 """Answers that depend on a request body (batches)."""
 LIVE = Policy(cacheable=False, rate_limited=False)

@@ -2,8 +2,9 @@
 
 Other tools and test fixtures call `synthesize()`; the command line is a thin
 wrapper. What it guarantees:
-- The files are `spotify_clean.sqlite3` and `spotify_clean_track_files.sqlite3`,
-  created from `schema/main.sql` and `schema/track_files.sql` (tables first,
+- The files are `spotify_clean.sqlite3`, `spotify_clean_track_files.sqlite3` and
+  `spotify_clean_audio_features.sqlite3` (each optional file can be left out),
+  created from `schema/*.sql` (tables first,
   indexes after loading), with the real data's ratios and dirty cases
   (`synth_rows`), and exactly N tracks.
 - Same seed, same N, same options: byte-identical files.
@@ -45,7 +46,7 @@ MAX_SEED = 2**63 - 1
 MAX_WORKERS = 64
 PARTIAL_SUFFIX = ".synth-partial"
 
-BYTES_PER_TRACK = {Role.MAIN: 450, Role.TRACK_FILES: 450}
+BYTES_PER_TRACK = {Role.MAIN: 450, Role.TRACK_FILES: 450, Role.AUDIO_FEATURES: 200}
 """File size per track, rounded up from measured sizes (about 400 and 420 bytes at 1M
 tracks), for the free-space check."""
 SPACE_MARGIN = 1.25
@@ -122,6 +123,7 @@ def synthesize(
     *,
     with_stats: bool = False,
     track_files: bool = True,
+    audio_features: bool = True,
     progress: bool = True,
     force: bool = False,
     workers: int | None = None,
@@ -138,8 +140,12 @@ def synthesize(
     _check_arguments(tracks, seed, workers)
     directory = Path(directory)
     _prepare_directory(directory)
-    roles = (Role.MAIN, Role.TRACK_FILES) if track_files else (Role.MAIN,)
-    existing = _existing_dump_files(directory, (Role.MAIN, Role.TRACK_FILES))
+    roles = (
+        Role.MAIN,
+        *((Role.TRACK_FILES,) if track_files else ()),
+        *((Role.AUDIO_FEATURES,) if audio_features else ()),
+    )
+    existing = _existing_dump_files(directory, (Role.MAIN, Role.TRACK_FILES, Role.AUDIO_FEATURES))
     if existing and not force:
         names = ", ".join(path.name for path in existing)
         raise SynthError(f"{directory} already holds dump files ({names}); use --force to replace")
@@ -154,7 +160,7 @@ def synthesize(
     try:
         for role in roles:
             writers[role] = DumpWriter(partials[role], ddl_of(SCHEMA_FILES[role]))
-        maker = ChunkMaker(tracks, seed, track_files)
+        maker = ChunkMaker(tracks, seed, track_files, audio_features)
         _load(produce(maker, _workers(tracks, workers)), writers, report)
         _finish(writers, finals, with_stats, report)
     except BaseException as exc:

@@ -20,6 +20,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from snapshot_api.layout import SCHEMA_FILES, Role
+from snapshot_api.synth.audio import COLUMNS as AUDIO_COLUMNS
+from snapshot_api.synth.audio import AudioFeatures
 from snapshot_api.synth.db import ChunkPacker, Packed, ddl_of
 from snapshot_api.synth.files import COLUMNS as FILES_COLUMNS
 from snapshot_api.synth.files import TrackFiles
@@ -38,13 +40,17 @@ class WorkerFailed(Exception):
 
 
 class ChunkMaker:
-    """Turns tasks into rows for one (tracks, seed, track_files) plan."""
+    """Turns tasks into rows for one (tracks, seed, track_files, audio_features) plan."""
 
-    def __init__(self, tracks: int, seed: int, track_files: bool) -> None:
+    def __init__(
+        self, tracks: int, seed: int, track_files: bool, audio_features: bool = False
+    ) -> None:
         self.generator = Generator(Plan.of(tracks, seed))
         self.files = TrackFiles(seed) if track_files else None
+        self.audio = AudioFeatures(seed) if audio_features else None
         self._main = ChunkPacker(ddl_of(SCHEMA_FILES[Role.MAIN]), MAIN_COLUMNS)
         self._track_files = ChunkPacker(ddl_of(SCHEMA_FILES[Role.TRACK_FILES]), FILES_COLUMNS)
+        self._audio = ChunkPacker(ddl_of(SCHEMA_FILES[Role.AUDIO_FEATURES]), AUDIO_COLUMNS)
 
     def tasks(self) -> Iterator[Task]:
         """Every task in the order the rows are written: artists, markets, tracks."""
@@ -67,17 +73,20 @@ class ChunkMaker:
         if self.files is not None:
             rows = self.files.chunk(chunk.number, chunk.tracks)
             packed[Role.TRACK_FILES] = self._track_files.pack({"track_files": rows})
+        if self.audio is not None:
+            features = self.audio.chunk(chunk.number, chunk.tracks)
+            packed[Role.AUDIO_FEATURES] = self._audio.pack({"track_audio_features": features})
         return packed
 
 
 _maker: ChunkMaker | None = None
 
 
-def _start_worker(tracks: int, seed: int, track_files: bool) -> None:
+def _start_worker(tracks: int, seed: int, track_files: bool, audio_features: bool) -> None:
     global _maker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     gc.disable()  # rows are lists without cycles: reference counting frees them
-    _maker = ChunkMaker(tracks, seed, track_files)
+    _maker = ChunkMaker(tracks, seed, track_files, audio_features)
 
 
 def _make(task: Task) -> Chunk:
@@ -111,7 +120,7 @@ def produce(maker: ChunkMaker, workers: int) -> Iterator[Chunk]:
         max_workers=workers,
         mp_context=_context(),
         initializer=_start_worker,
-        initargs=(plan.tracks, plan.seed, maker.files is not None),
+        initargs=(plan.tracks, plan.seed, maker.files is not None, maker.audio is not None),
     )
     try:
         yield from _in_order(pool, maker.tasks(), 2 * workers)

@@ -89,3 +89,12 @@ def test_options_may_stand_between_the_words(hand_snapshot: Path) -> None:
     done = cli("lookup", str(hand_snapshot), "--compact", "isrc", SHARED_ISRC)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("\n") == 1
+
+
+def test_a_malformed_url_is_one_line_not_a_traceback(hand_snapshot: Path) -> None:
+    done = cli("lookup", str(hand_snapshot), "track", "https://[::1/track/x", TRACK[1])
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "snapshot-api lookup: track 'https://[::1/track/x': not a valid URL"
+    ]
+    assert list(orjson.loads(done.stdout)) == [TRACK[1]]

@@ -214,6 +214,8 @@ def test_a_name_is_found_by_its_own_words(snap: Snapshot, reference: SearchRefer
         ({"q": "lo*"}, "q"),
         ({"q": "love", "artist": "x*"}, "artist"),
         ({"q": 5}, "q"),
+        ({"q": "love " * 200 + "x"}, "q"),
+        ({"q": "love", "album": "a" * 1001}, "album"),
     ],
 )
 def test_bad_parameters(snap: Snapshot, options: dict[str, object], parameter: str) -> None:

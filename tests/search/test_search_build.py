@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import signal
+import time
 from pathlib import Path
 
 import apsw
@@ -14,7 +15,9 @@ from snapshot_api import Snapshot
 from snapshot_api.build.pipeline import build
 from snapshot_api.errors import SearchUnavailable
 from snapshot_api.layout import MANIFEST_NAME, SEARCH_NAME, find_dump_files
+from snapshot_api.manifest import Manifest
 from snapshot_api.progress import Reporter
+from snapshot_api.search.build import build_search
 from snapshot_api.verify.verifier import verify
 from tests.build.test_build import paused_build
 from tests.support.fixtures import CliRunner, SnapshotFactory
@@ -60,6 +63,52 @@ def test_killed_search_build_ends_with_the_same_index(
     assert rerun.returncode == 0, rerun.stderr
     assert "removed files left by an interrupted build" in rerun.stderr
     assert not (directory / (SEARCH_NAME + ".tmp")).exists()
+    assert index_content(directory) == index_content(built_snapshot)
+
+
+def _children(pid: int) -> set[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    return {int(c) for task in tasks.iterdir() for c in (task / "children").read_text().split()}
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` exists and is not a zombie (whoever reaps orphans may be slow to)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def test_a_killed_build_leaves_no_folding_process_behind(
+    snapshot_factory: SnapshotFactory,
+) -> None:
+    directory = snapshot_factory(built=False)
+    with paused_build(directory, "search") as process:
+        folders = _children(process.pid)
+        assert folders, "the build folds names in child processes"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while (alive := {pid for pid in folders if _running(pid)}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive, f"folders outlived the killed build: {alive}"
+
+
+@pytest.mark.parametrize("processes", [1, 3])
+def test_the_index_is_the_same_whatever_the_number_of_folding_processes(
+    processes: int, snapshot_factory: SnapshotFactory, built_snapshot: Path
+) -> None:
+    directory = snapshot_factory()
+    manifest = Manifest.read(directory)
+    build_search(
+        directory / "spotify_clean.sqlite3",
+        directory,
+        manifest.snapshot_id,
+        Reporter(quiet=True),
+        force=True,
+        processes=processes,
+    )
     assert index_content(directory) == index_content(built_snapshot)
 
 

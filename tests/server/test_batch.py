@@ -15,12 +15,15 @@ import orjson
 import pytest
 
 from snapshot_api import Snapshot
+from snapshot_api.identifiers import Kind
+from snapshot_api.server.openapi.parts import rejection_reason
 from tests.support.handmade import ALBUM, ARTIST, LONELY_ISRC, SHARED_ISRC, TRACK
 from tests.support.server_process import ServerProcess
+from tests.test_identifiers import MALFORMED_URLS
 
 MAX_ITEMS = 20
 MAX_BODY = 4096
-SECTIONS = ("isrcs", "upcs", "tracks", "albums", "artists")
+SECTIONS = ("isrcs", "upcs", "tracks", "albums", "artists", "audio_features")
 NOTHING: dict[str, list[str]] = {key: [] for key in SECTIONS}
 TRACK2_URL = f"https://open.spotify.com/track/{TRACK[2]}?si=abc"
 
@@ -52,12 +55,20 @@ def test_every_item_is_answered_exactly_once(client: httpx.Client, library: Snap
         ],
         "albums": [f"spotify:album:{ALBUM[3]}", f"spotify:track:{TRACK[1]}"],
         "artists": [ARTIST[1], ARTIST[1]],
+        # features; a null response and a track without a row; an album URI
+        "audio_features": [
+            f"spotify:track:{TRACK[1]}",
+            TRACK[2],
+            TRACK[4],
+            f"spotify:album:{ALBUM[1]}",
+        ],
     }
     response = post(client, request)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {*SECTIONS, "not_found", "invalid"}
+    assert set(body) == {*SECTIONS, "not_found", "invalid", "invalid_reasons"}
     assert set(body["not_found"]) == set(SECTIONS) == set(body["invalid"])
+    assert set(body["invalid_reasons"]) == set(SECTIONS)
 
     assert body["isrcs"] == {
         SHARED_ISRC: library.lookup_isrcs([SHARED_ISRC])[SHARED_ISRC],
@@ -69,12 +80,15 @@ def test_every_item_is_answered_exactly_once(client: httpx.Client, library: Snap
     )
     assert body["albums"] == library.albums([f"spotify:album:{ALBUM[3]}"])
     assert body["artists"] == library.artists([ARTIST[1]])
+    assert body["audio_features"] == library.audio_features([f"spotify:track:{TRACK[1]}"])
+    assert body["audio_features"][f"spotify:track:{TRACK[1]}"]["id"] == TRACK[1]
     assert body["not_found"] == {
         "isrcs": ["ZZ0000000000"],
         "upcs": ["00000000"],
         "tracks": ["Missing0xxxxxxxxxxxxxx"],
         "albums": [],
         "artists": [],
+        "audio_features": [TRACK[2], TRACK[4]],
     }
     assert body["invalid"] == {
         "isrcs": ["nope"],
@@ -82,11 +96,16 @@ def test_every_item_is_answered_exactly_once(client: httpx.Client, library: Snap
         "tracks": [],
         "albums": [f"spotify:track:{TRACK[1]}"],
         "artists": [],
+        "audio_features": [f"spotify:album:{ALBUM[1]}"],
     }
     for key in SECTIONS:
         asked = list(dict.fromkeys(request[key]))
         answered = [*body[key], *body["not_found"][key], *body["invalid"][key]]
         assert sorted(answered) == sorted(asked), key
+        assert list(body["invalid_reasons"][key]) == body["invalid"][key], key
+        for value, reason in body["invalid_reasons"][key].items():
+            kind = next(k for k in Kind if k.batch_key == key)
+            assert reason == rejection_reason(kind, value)
 
 
 def test_missing_keys_are_answered_as_empty_sections(client: httpx.Client) -> None:
@@ -95,6 +114,19 @@ def test_missing_keys_are_answered_as_empty_sections(client: httpx.Client) -> No
     assert body["isrcs"] == {} and body["tracks"] == {}
     assert body["not_found"] == NOTHING
     assert body["invalid"] == NOTHING
+    assert body["invalid_reasons"] == {key: {} for key in SECTIONS}
+
+
+@pytest.mark.parametrize("value", MALFORMED_URLS)
+def test_a_malformed_url_is_one_invalid_item_not_a_failed_batch(
+    client: httpx.Client, value: str
+) -> None:
+    response = post(client, {"tracks": [value, TRACK[1]], "albums": [value]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert list(body["tracks"]) == [TRACK[1]]
+    assert body["invalid"]["tracks"] == [value] == body["invalid"]["albums"]
+    assert body["invalid_reasons"]["tracks"] == {value: rejection_reason(Kind.TRACK, value)}
 
 
 def test_duplicates_count_once_for_the_item_limit(client: httpx.Client) -> None:

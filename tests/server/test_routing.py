@@ -34,13 +34,27 @@ def sample_values(built_snapshot: Path) -> dict[str, str]:
     }
 
 
+V1_KINDS = {"tracks": "track", "albums": "album", "artists": "artist", "audio-features": "track"}
+"""The kind of id each `/v1/<collection>` path takes."""
+
+
 def concrete_path(endpoint: Endpoint, values: dict[str, str]) -> str:
     path = endpoint.path
+    if path.startswith("/v1/"):
+        collection = path.split("/")[2]
+        if collection == "search":
+            return f"/v1/search?q={values['word']}&type=track"
+        kind = V1_KINDS[collection]
+        if "{id}" in path:
+            return path.replace("{id}", values[kind])
+        return f"{path}?ids={values[kind]}"
     kind = next((k for k in ("track", "album", "artist") if f"/{k}/" in path), None)
     if kind is not None:
         path = path.replace("{id}", values[kind])
     if path.startswith("/search/"):
         path += "?q=" + values["word"]
+    if path.startswith("/match/"):
+        path += f"?title={values['word']}&artist={values['word']}"
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 

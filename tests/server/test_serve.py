@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-import structlog
 import uvloop
 
 from snapshot_api.server.runner import listen_socket
@@ -232,29 +231,6 @@ def test_accepted_connections_get_tcp_nodelay(loop: str) -> None:
     assert nodelay and nodelay[0] != 0
 
 
-def test_a_worker_that_cannot_open_the_snapshot_fails_start_up(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The supervisor stops on this status instead of restarting the worker forever."""
-    from uvicorn.config import STARTUP_FAILURE
-
-    from snapshot_api.config import WORKER_SETTINGS_ENV, ServeSettings, encode_settings
-    from snapshot_api.server.app import worker_app
-
-    settings = ServeSettings(snapshot_dir=tmp_path / "gone", workers=2)
-    monkeypatch.setenv(WORKER_SETTINGS_ENV, encode_settings(settings))
-    saved = structlog.get_config()
-    handlers = {name: logging.getLogger(name).handlers for name in ("uvicorn", "snapshot_api")}
-    try:
-        with pytest.raises(SystemExit) as exit_info:
-            worker_app()  # sets up this process's logging as a worker would
-    finally:
-        structlog.configure(**saved)
-        for name, previous in handlers.items():
-            logging.getLogger(name).handlers = previous
-    assert exit_info.value.code == STARTUP_FAILURE
-
-
 def test_without_a_directory_the_sample_snapshot_is_made_once_and_served(tmp_path: Path) -> None:
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     first = start_server(None, "--rate", "0", env=env)
@@ -297,3 +273,64 @@ def test_a_file_damaged_in_place_gives_503_not_500(hand_snapshot: Path, tmp_path
         assert httpx.get(server.url + "/ready").status_code == 503
     finally:
         assert server.stop() == 0
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_each_request_is_logged_once(hand_snapshot: Path, workers: int) -> None:
+    """One structured access line per request, never uvicorn's plain one beside it."""
+    server = start_server(hand_snapshot, "--workers", str(workers), "--rate", "0")
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            for n in range(6):
+                client.get(f"/lookup/isrc/{SHARED_ISRC}", headers={"x-request-id": f"once-{n}"})
+        server.wait_for(lambda line: line.get("request_id") == "once-5")
+    finally:
+        server.stop()
+    mentioning = [raw for raw in server.raw_lines if b"/lookup/isrc/" in raw]
+    assert len(mentioning) == 6, mentioning
+    assert all(b'"event":"request"' in raw for raw in mentioning)
+
+
+def _hammer(port: int, stop: threading.Event, outcomes: list[str]) -> None:
+    """New connection per request until the server refuses; each outcome recorded."""
+    request = (
+        f"GET /lookup/isrc/{SHARED_ISRC} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    ).encode()
+    while not stop.is_set():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+                sock.sendall(request)
+                answer = _read_all(sock)
+        except ConnectionRefusedError:
+            outcomes.append("refused")  # the listener is closed: a proxy retries elsewhere
+            return
+        except OSError as exc:
+            outcomes.append(f"reset: {exc!r}")
+            continue
+        outcomes.append("ok" if answer.startswith(b"HTTP/1.1 200") else f"bad: {answer[:60]!r}")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_under_load_resets_no_connection(hand_snapshot: Path, workers: int) -> None:
+    """Connections waiting in the accept queue at SIGTERM are served, not reset."""
+    server = start_server(hand_snapshot, "--workers", str(workers), "--rate", "0")
+    stop = threading.Event()
+    outcomes: list[str] = []
+    threads = [
+        threading.Thread(target=_hammer, args=(server.port, stop, outcomes)) for _ in range(24)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        while outcomes.count("ok") < 300:
+            time.sleep(0.05)
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(40) == 0
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        server.stop(signal.SIGKILL)
+    failures = [outcome for outcome in outcomes if outcome not in ("ok", "refused")]
+    assert failures == [], f"{len(failures)} of {len(outcomes)}: {failures[:5]}"
+    assert outcomes.count("refused") == len(threads), "every client ends refused, not hung"

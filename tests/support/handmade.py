@@ -25,7 +25,32 @@ SHARED_ISRC = "USRC17607839"
 LONELY_ISRC = "GBAYE0000001"
 
 
-def write_dump(directory: Path, *, track_files: bool = True) -> None:
+AUDIO_FEATURES_ROWS = [
+    # rowid, track_id, fetched_at, null_response, duration_ms, time_signature, tempo, key,
+    # mode, danceability, energy, loudness, speechiness, acousticness, instrumentalness,
+    # liveness, valence
+    (1, TRACK[1], 0, 0, 200000, 4, 120.5, 9, 1, 0.5, 0.75, -5.25, 0.03, 0.125, 0.0, 0.1, 0.9),
+    (2, TRACK[2], 0, 1, None, None, None, None, None, None, None, None, None, None, None,
+     None, None),  # a null response: no features
+    (3, TRACK[3], 0, 0, 1000, None, 88.0, -1, 0, 0.25, 0.5, -20.0, 0.5, 0.5, 0.5, 0.5, 0.5),
+    # TRACK[4] has no row at all
+    (5, TRACK[5], 0, 0, 200000, 3, 60.0, 0, 0, 1.0, 0.0, -60.0, 1.0, 1.0, 1.0, 1.0, 0.0),
+]  # fmt: skip
+"""Audio features: a full row, a null response, a row without time_signature, no row for
+track 4; tracks 6 to 10 have none either."""
+
+
+def write_audio_features(directory: Path) -> None:
+    features = sqlite3.connect(directory / "spotify_clean_audio_features.sqlite3")
+    features.executescript(schema_sql("audio_features.sql"))
+    features.executemany(
+        f"INSERT INTO track_audio_features VALUES ({', '.join('?' * 17)})", AUDIO_FEATURES_ROWS
+    )
+    features.commit()
+    features.close()
+
+
+def write_dump(directory: Path, *, track_files: bool = True, audio_features: bool = True) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     main = sqlite3.connect(directory / "spotify_clean.sqlite3")
     main.executescript(schema_sql("main.sql"))
@@ -158,6 +183,8 @@ def write_dump(directory: Path, *, track_files: bool = True) -> None:
     )
     main.commit()
     main.close()
+    if audio_features:
+        write_audio_features(directory)
     if not track_files:
         return
     files = sqlite3.connect(directory / "spotify_clean_track_files.sqlite3")

@@ -25,6 +25,27 @@ def prepare(directory: Path) -> Manifest:
         for rowid, upc in main.execute("SELECT rowid, external_id_upc FROM albums")
         if (key := stored_barcode_key(upc)) is not None
     )
+    # artist albums, numbered as `build` does, computed here in Python from the raw rows
+    release = dict(main.execute("SELECT rowid, release_date FROM albums"))
+    own: dict[int, set[int]] = {}
+    for artist_rowid, album_rowid in main.execute(
+        "SELECT artist_rowid, album_rowid FROM artist_albums"
+        " WHERE is_appears_on = 0 AND is_implicit_appears_on = 0"
+    ):
+        if album_rowid in release:
+            own.setdefault(artist_rowid, set()).add(album_rowid)
+    ordered = [
+        (artist, position, album)
+        for artist, albums in own.items()
+        for position, album in enumerate(
+            # newest first (stable, so equal dates keep album rowid order), NULL dates last
+            sorted(
+                sorted(albums),
+                key=lambda a: (release[a] is not None, release[a] or ""),
+                reverse=True,
+            )
+        )
+    ]
     counts = {
         table: main.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         for table in ("tracks", "albums", "artists")
@@ -35,6 +56,7 @@ def prepare(directory: Path) -> Manifest:
     sidecar = sqlite3.connect(sidecar_path)
     sidecar.executescript(schema_sql(SIDECAR_SCHEMA_FILE))
     sidecar.executemany("INSERT OR IGNORE INTO barcode_albums VALUES (?, ?)", pairs)
+    sidecar.executemany("INSERT INTO artist_album_order VALUES (?, ?, ?)", ordered)
     sidecar.executemany(
         "INSERT INTO sidecar_meta VALUES (?, ?)",
         [("snapshot_id", snapshot_id), ("tool_version", __version__)],

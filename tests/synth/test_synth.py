@@ -29,6 +29,7 @@ from tests.support.prepare import prepare
 
 MAIN = "spotify_clean.sqlite3"
 FILES = "spotify_clean_track_files.sqlite3"
+AUDIO = "spotify_clean_audio_features.sqlite3"
 SMALL = 2000
 MEDIUM = 20_000
 BASE62_ID = re.compile(r"[0-9A-Za-z]{22}")
@@ -39,7 +40,7 @@ def digest(path: Path) -> str:
 
 
 def digests(directory: Path) -> dict[str, str]:
-    return {name: digest(directory / name) for name in (MAIN, FILES)}
+    return {name: digest(directory / name) for name in (MAIN, FILES, AUDIO)}
 
 
 def connect(path: Path) -> apsw.Connection:
@@ -70,6 +71,7 @@ def medium(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SynthReport]
 def main_db(medium: tuple[Path, SynthReport]) -> Iterator[apsw.Connection]:
     db = connect(medium[0] / MAIN)
     db.execute("ATTACH ? AS tf", (f"file:{medium[0] / FILES}?mode=ro",))
+    db.execute("ATTACH ? AS af", (f"file:{medium[0] / AUDIO}?mode=ro",))
     yield db
     db.close()
 
@@ -92,7 +94,10 @@ def _schema(db: apsw.Connection) -> dict[str, object]:
     return shape
 
 
-@pytest.mark.parametrize(("name", "ddl"), [(MAIN, "main.sql"), (FILES, "track_files.sql")])
+@pytest.mark.parametrize(
+    ("name", "ddl"),
+    [(MAIN, "main.sql"), (FILES, "track_files.sql"), (AUDIO, "audio_features.sql")],
+)
 def test_schema_is_exactly_the_ddl(small: Path, name: str, ddl: str) -> None:
     reference = apsw.Connection(":memory:")
     reference.execute(schema_sql(ddl))
@@ -126,9 +131,9 @@ def test_every_table_is_filled_and_counts_match_the_report(
     _, report = medium
     assert report.tracks == MEDIUM and report.counts["tracks"] == MEDIUM
     for table, count in report.counts.items():
-        schema = "tf" if table == "track_files" else "main"
+        schema = {"track_files": "tf", "track_audio_features": "af"}.get(table, "main")
         assert scalar(main_db, f"SELECT count(*) FROM {schema}.{table}") == count > 0, table
-    assert set(report.sizes) == {MAIN, FILES}
+    assert set(report.sizes) == {MAIN, FILES, AUDIO}
     assert report.sizes[MAIN] == (medium[0] / MAIN).stat().st_size
     assert report.elapsed > 0
 
@@ -144,6 +149,7 @@ def test_every_table_is_filled_and_counts_match_the_report(
         ("artist_images", 26_777_840 / 256_039_007, 0.25),
         ("artist_genres", 2_229_947 / 256_039_007, 0.35),
         ("track_files", 1.0, 0.01),
+        ("track_audio_features", 255_594_909 / 256_039_007, 0.01),
     ],
 )
 def test_row_ratios_follow_the_real_dump(
@@ -337,7 +343,7 @@ def test_with_stats_adds_sqlite_stat1_and_stat4_deterministically(tmp_path: Path
     assert "ENABLE_STAT4" in apsw.compile_options
     for name in ("one", "two"):
         synthesize(tmp_path / name, SMALL, seed=2, progress=False, with_stats=True)
-    for file in (MAIN, FILES):
+    for file in (MAIN, FILES, AUDIO):
         with connect(tmp_path / "one" / file) as db:
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
             assert {"sqlite_stat1", "sqlite_stat4"} <= tables
@@ -346,10 +352,49 @@ def test_with_stats_adds_sqlite_stat1_and_stat4_deterministically(tmp_path: Path
 
 
 def test_without_track_files_the_main_database_is_unchanged(small: Path, tmp_path: Path) -> None:
-    report = synthesize(tmp_path, SMALL, seed=0, progress=False, track_files=False)
+    report = synthesize(
+        tmp_path, SMALL, seed=0, progress=False, track_files=False, audio_features=False
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == [MAIN]
     assert "track_files" not in report.counts
     assert digest(tmp_path / MAIN) == digest(small / MAIN)
+
+
+def test_without_audio_features_the_other_files_are_unchanged(small: Path, tmp_path: Path) -> None:
+    report = synthesize(tmp_path, SMALL, seed=0, progress=False, audio_features=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([MAIN, FILES])
+    assert "track_audio_features" not in report.counts
+    assert digest(tmp_path / MAIN) == digest(small / MAIN)
+    assert digest(tmp_path / FILES) == digest(small / FILES)
+
+
+def test_audio_features_have_every_dirty_case_and_spotify_ranges(small: Path) -> None:
+    with connect(small / MAIN) as db:
+        db.execute("ATTACH ? AS af", (f"file:{small / AUDIO}?mode=ro",))
+        tracks = scalar(db, "SELECT count(*) FROM tracks")
+        rows = scalar(db, "SELECT count(*) FROM af.track_audio_features")
+        assert isinstance(rows, int) and isinstance(tracks, int)
+        assert 0 < rows < tracks, "a few tracks have no row"
+        orphans = "SELECT count(*) FROM af.track_audio_features WHERE track_id NOT IN"
+        assert scalar(db, orphans + " (SELECT id FROM tracks)") == 0
+        null_rows = "SELECT count(*) FROM af.track_audio_features WHERE null_response = 1"
+        assert scalar(db, null_rows) > 0
+        assert scalar(db, null_rows + " AND coalesce(tempo, key, energy, valence) IS NOT NULL") == 0
+        partial = (
+            "SELECT count(*) FROM af.track_audio_features WHERE null_response = 0"
+            " AND (duration_ms IS NULL OR time_signature IS NULL OR tempo IS NULL OR key IS NULL"
+            " OR mode IS NULL OR danceability IS NULL OR energy IS NULL OR loudness IS NULL"
+            " OR speechiness IS NULL OR acousticness IS NULL OR instrumentalness IS NULL"
+            " OR liveness IS NULL OR valence IS NULL)"
+        )
+        assert scalar(db, partial) > 0
+        ranges = (
+            "SELECT count(*) FROM af.track_audio_features WHERE null_response = 0 AND NOT ("
+            " coalesce(key BETWEEN -1 AND 11, 1) AND coalesce(mode IN (0, 1), 1)"
+            " AND coalesce(time_signature BETWEEN 3 AND 7, 1) AND coalesce(loudness <= 0, 1)"
+            " AND coalesce(energy BETWEEN 0 AND 1, 1) AND coalesce(valence BETWEEN 0 AND 1, 1))"
+        )
+        assert scalar(db, ranges) == 0
 
 
 # --- safety ---------------------------------------------------------------------------
@@ -366,14 +411,14 @@ def test_existing_dump_is_kept_unless_forced(small: Path, tmp_path: Path) -> Non
     (tmp_path / "main_database.sqlite3.zst").write_bytes(b"old dump under another name")
     synthesize(tmp_path, SMALL, seed=0, progress=False, force=True)
     assert digests(tmp_path) == digests(small)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [MAIN, FILES]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([MAIN, FILES, AUDIO])
 
 
 def test_leftovers_of_an_interrupted_run_are_replaced(tmp_path: Path) -> None:
     partial = tmp_path / f".{MAIN}.synth-partial"
     partial.write_bytes(b"half a file")
     synthesize(tmp_path, 50, seed=0, progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [MAIN, FILES]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([MAIN, FILES, AUDIO])
 
 
 @pytest.mark.parametrize(
@@ -441,7 +486,11 @@ def test_cli_writes_a_dump_and_prints_a_summary(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "tracks 1,000" in result.stdout and MAIN in result.stdout
     assert "ETA" in result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == [MAIN]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([MAIN, AUDIO])
+    only_main = tmp_path / "main-only"
+    result = cli(str(only_main), "--tracks", "1k", "--no-track-files", "--no-audio-features", "-q")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in only_main.iterdir()) == [MAIN]
 
 
 def test_an_interrupted_run_leaves_nothing_under_the_real_names(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from snapshot_api import Snapshot
 from snapshot_api.identifiers import Kind
 from tools.bench.floor import LEVELS, Floor
-from tools.bench.keys import Keys
+from tools.bench.keys import BENCH_KINDS, Keys
 from tools.bench.plan import Plan
 from tools.bench.processes import BenchError
 from tools.bench.stats import Summary
@@ -47,7 +47,7 @@ class InProcessFigures:
     hit_rate: dict[Kind, float] = field(default_factory=dict)
 
 
-def modes(plan: Plan, kinds: Sequence[Kind] = tuple(Kind)) -> list[tuple[Kind, int, int]]:
+def modes(plan: Plan, kinds: Sequence[Kind] = BENCH_KINDS) -> list[tuple[Kind, int, int]]:
     """(kind, batch size, threads): every kind single and batched on one thread; ISRC,
     the main use, also on each extra thread count."""
     sizes = (1, *plan.batch_sizes)
@@ -65,7 +65,7 @@ def measure(
     keys: Keys,
     *,
     with_floor: bool = True,
-    kinds: Sequence[Kind] = tuple(Kind),
+    kinds: Sequence[Kind] = BENCH_KINDS,
 ) -> InProcessFigures:
     """Library and floor, alternated within each repetition, warm cache."""
     figures = InProcessFigures(tracks)

@@ -30,6 +30,9 @@ SOURCES: dict[Kind, tuple[str, str]] = {
     Kind.ARTIST: ("artists", "id"),
 }
 
+BENCH_KINDS: tuple[Kind, ...] = tuple(SOURCES)
+"""The lookup kinds the benchmarks measure (audio features are measured by `spotify`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Keys:
@@ -48,7 +51,7 @@ def open_read_only(path: Path) -> apsw.Connection:
     return connection
 
 
-def sample(directory: Path, count: int, seed: int, kinds: Sequence[Kind] = tuple(Kind)) -> Keys:
+def sample(directory: Path, count: int, seed: int, kinds: Sequence[Kind] = BENCH_KINDS) -> Keys:
     """Up to `count` distinct canonical keys of each kind (fewer only if the data has fewer)."""
     connection = open_read_only(find_dump_files(directory)[Role.MAIN].path)
     try:

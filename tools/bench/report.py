@@ -19,6 +19,7 @@ from snapshot_api.progress import format_bytes
 from tools.bench import servers
 from tools.bench.http import OURS, PEER
 from tools.bench.inprocess import InProcessFigures, modes
+from tools.bench.keys import BENCH_KINDS
 from tools.bench.profiling import Profile
 from tools.bench.results import Results
 from tools.bench.servers import Memory
@@ -495,7 +496,7 @@ def _scaling(results: Results) -> list[str]:
     first, last = sizes[0], sizes[-1]
     headers = ["lookup", *(f"µs/item at {s:,}" for s in sizes), f"{last:,} / {first:,}"]
     rows = []
-    for kind in Kind:
+    for kind in BENCH_KINDS:
         for batch in (1, *plan.batch_sizes):
             summaries = [results.inprocess[s].library.get((kind, batch, 1)) for s in sizes]
             a, b = summaries[0], summaries[-1]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from snapshot_api.identifiers import Kind
 from tools.bench.http import OURS, PEER
 from tools.bench.inprocess import InProcessFigures
+from tools.bench.keys import BENCH_KINDS
 from tools.bench.results import Results
 from tools.bench.stats import number
 
@@ -122,7 +123,7 @@ def check(results: Results) -> list[Target]:
     local_big = results.inprocess.get(largest)
     if local_big is not None and local_big.floor:
         worst_kind: tuple[float, str] | None = None
-        for kind in Kind:
+        for kind in BENCH_KINDS:
             ours_rate = _library(local_big, kind, batch, 1)
             floor = local_big.floor.get((kind, "rows", batch, 1))
             if ours_rate and floor:
@@ -143,7 +144,7 @@ def check(results: Results) -> list[Target]:
     if largest != smallest:
         small_figures = results.inprocess.get(smallest)
         worst_scale: tuple[float, str] | None = None
-        for kind in Kind:
+        for kind in BENCH_KINDS:
             for size in (1, batch):
                 a = _library(small_figures, kind, size, 1)
                 b = _library(local_big, kind, size, 1)

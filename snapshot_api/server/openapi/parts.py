@@ -11,9 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from snapshot_api.errors import InvalidIdentifier
+from snapshot_api.identifiers import MAX_INPUT_LENGTH, Kind, parse, path_pattern
 from snapshot_api.server.errors import ErrorCode
 
 Schema = dict[str, Any]
+
+
+def rejection_reason(kind: Kind, value: str) -> str:
+    """What the server says about a malformed `value` (examples quote the real reason)."""
+    try:
+        parse(kind, value)
+    except InvalidIdentifier as rejected:
+        return rejected.rejections[0].reason
+    raise ValueError(f"{value!r} is a valid {kind.value}")
 
 
 def ref(name: str) -> Schema:
@@ -103,25 +114,33 @@ NO_ROUTE = error_answer(
 )
 
 
-def path_parameter(name: str, description: str, example: str) -> Schema:
+def path_parameter(name: str, kind: Kind, description: str, example: str) -> Schema:
+    """An identifier in the path, its schema saying exactly what `parse` accepts there."""
     return {
         "name": name,
         "in": "path",
         "required": True,
         "description": description,
-        "schema": {"type": "string"},
+        "schema": {
+            "type": "string",
+            "pattern": path_pattern(kind),
+            "minLength": 1,
+            "maxLength": MAX_INPUT_LENGTH,
+        },
         "example": example,
     }
 
 
 ISRC_PARAMETER = path_parameter(
     "isrc",
+    Kind.ISRC,
     "An ISRC in any case, with or without hyphens or spaces (`us-sub-06-69102` = "
     "`USSUB0669102`): 2 letters, 3 letters or digits, 7 digits.",
     "USSUB0669102",
 )
 UPC_PARAMETER = path_parameter(
     "upc",
+    Kind.UPC,
     "A UPC/EAN/GTIN barcode: 8 to 14 digits, spaces and hyphens ignored, leading zeros "
     "do not matter (`098787069228` = `0098787069228`).",
     "098787069228",
@@ -131,6 +150,7 @@ UPC_PARAMETER = path_parameter(
 def id_parameter(kind: str, example: str) -> Schema:
     return path_parameter(
         "id",
+        Kind(kind),
         f"A 22-character Spotify {kind} id, or a `spotify:{kind}:ID` URI (another kind's URI "
         "is a 400).",
         example,
@@ -203,7 +223,34 @@ EXAMPLE_BATCH_RESPONSE = {
     "tracks": {},
     "albums": {"spotify:album:4xM1pUHZp9HsuKNxyOQDR0": EXAMPLE_ALBUM},
     "artists": {},
+    "audio_features": {},
     "not_found": {"isrcs": ["ZZ0000000000"], "upcs": [], "tracks": [], "albums": [],
-                  "artists": []},
-    "invalid": {"isrcs": ["not an isrc"], "upcs": [], "tracks": [], "albums": [], "artists": []},
+                  "artists": [], "audio_features": []},
+    "invalid": {"isrcs": ["not an isrc"], "upcs": [], "tracks": [], "albums": [], "artists": [],
+                "audio_features": []},
+    "invalid_reasons": {"isrcs": {"not an isrc": rejection_reason(Kind.ISRC, "not an isrc")},
+                        "upcs": {}, "tracks": {}, "albums": {}, "artists": {},
+                        "audio_features": {}},
 }  # fmt: skip
+EXAMPLE_AUDIO_FEATURES: dict[str, Any] = {
+    "id": EXAMPLE_TRACK_ID,
+    "duration_ms": 322093,
+    "time_signature": 4,
+    "tempo": 118.211,
+    "key": 9,
+    "mode": 1,
+    "danceability": 0.412,
+    "energy": 0.681,
+    "loudness": -5.883,
+    "speechiness": 0.0297,
+    "acousticness": 0.0123,
+    "instrumentalness": 0.0561,
+    "liveness": 0.112,
+    "valence": 0.389,
+}
+EXAMPLE_ARTIST_ALBUMS: dict[str, Any] = {
+    "items": [EXAMPLE_ALBUM],
+    "total": 7,
+    "limit": 20,
+    "offset": 0,
+}

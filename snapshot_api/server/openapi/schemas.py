@@ -1,77 +1,13 @@
-"""The component schemas: documents, batch bodies, errors and status answers."""
+"""The component schemas: documents (made from the field table), batch bodies, errors, status."""
 
 from __future__ import annotations
 
+from snapshot_api.documents import json_schemas
+from snapshot_api.documents.fields import AUDIO_FEATURES as AUDIO_FEATURES_KIND
+from snapshot_api.documents.schemas import kind_schema
 from snapshot_api.server.errors import ErrorCode
 from snapshot_api.server.openapi.parts import BOOLEAN, INTEGER, STRING, Schema, array, obj, ref
-
-IMAGE = obj(
-    {"url": STRING, "width": INTEGER, "height": INTEGER},
-    ["url", "width", "height"],
-    "An image; lists of images are widest first, duplicates removed.",
-)
-
-ARTIST = obj(
-    {
-        "id": {**STRING, "description": "22-character Spotify id"},
-        "name": STRING,
-        "followers": INTEGER,
-        "popularity": {**INTEGER, "minimum": 0, "maximum": 100},
-        "genres": {**array(STRING), "description": "In table order."},
-        "images": array(ref("Image")),
-    },
-    ["id", "name", "followers", "popularity"],
-    "An artist. Empty lists are omitted.",
-)
-
-ALBUM = obj(
-    {
-        "id": STRING,
-        "name": {**STRING, "description": 'May be "" (a taken-down album).'},
-        "type": {**STRING, "description": "album, single or compilation"},
-        "label": STRING,
-        "release_date": STRING,
-        "release_date_precision": {**STRING, "description": "year, month or day"},
-        "upc": {**STRING, "description": "The barcode as stored in the dump."},
-        "total_tracks": INTEGER,
-        "copyright": STRING,
-        "copyright_p": STRING,
-        "popularity": INTEGER,
-        "images": array(ref("Image")),
-        "artists": {**array(ref("Artist")), "description": "The album's own artists, in order."},
-    },
-    ["id", "name", "type"],
-    "An album. NULL columns and empty lists are omitted.",
-)
-
-_TRACK_FIELDS: dict[str, Schema] = {
-    "id": STRING,
-    "name": STRING,
-    "isrc": STRING,
-    "duration_ms": INTEGER,
-    "explicit": BOOLEAN,
-    "track_number": INTEGER,
-    "disc_number": INTEGER,
-    "popularity": INTEGER,
-    "preview_url": STRING,
-    "artists": {**array(ref("Artist")), "description": "The track's artists, in order."},
-    "original_title": {**STRING, "description": "From track_files: title without suffixes."},
-    "version_title": {**STRING, "description": 'From track_files, e.g. "Radio Edit".'},
-    "has_lyrics": {**BOOLEAN, "description": "From track_files."},
-    "languages": {**array(STRING), "description": "From track_files: language codes."},
-    "artist_roles": {**array(STRING), "description": "From track_files: one per artist."},
-}
-
-TRACK = obj(
-    {**_TRACK_FIELDS, "album": ref("Album")},
-    ["id", "name"],
-    "A track with its album. NULL columns and empty lists are omitted; the track_files "
-    "fields are absent when the snapshot has no track_files database.",
-)
-
-ALBUM_TRACK = obj(
-    _TRACK_FIELDS, ["id", "name"], "A track in an album listing: a track document without `album`."
-)
+from snapshot_api.server.v1.schemas import V1_SCHEMAS
 
 ERROR: Schema = {
     "type": "object",
@@ -90,7 +26,7 @@ ERROR: Schema = {
 }
 ERROR_OBJECT: Schema = ERROR["properties"]["error"]
 
-_SECTIONS = ("isrcs", "upcs", "tracks", "albums", "artists")
+_SECTIONS = ("isrcs", "upcs", "tracks", "albums", "artists", "audio_features")
 
 
 def _per_kind(items: Schema, description: str) -> Schema:
@@ -99,9 +35,12 @@ def _per_kind(items: Schema, description: str) -> Schema:
 
 BATCH_REQUEST = {
     "type": "object",
-    "description": "Lists of identifiers as pasted; every key optional, at least one item.",
+    "description": "Lists of identifiers as pasted; every key optional, at least one item "
+    "in all (malformed items are answered in `invalid`, not refused).",
     "properties": {key: array(STRING) for key in _SECTIONS},
     "additionalProperties": False,
+    "minProperties": 1,
+    "anyOf": [{"required": [key], "properties": {key: {"minItems": 1}}} for key in _SECTIONS],
 }
 
 BATCH_RESPONSE = obj(
@@ -119,12 +58,22 @@ BATCH_RESPONSE = obj(
         "tracks": {"type": "object", "additionalProperties": ref("Track")},
         "albums": {"type": "object", "additionalProperties": ref("Album")},
         "artists": {"type": "object", "additionalProperties": ref("Artist")},
+        "audio_features": {
+            "type": "object",
+            "additionalProperties": ref("AudioFeatures"),
+            "description": "Track id as sent → its audio features (new).",
+        },
         "not_found": _per_kind(array(STRING), "Well-formed items with no document, as sent."),
         "invalid": _per_kind(array(STRING), "Malformed items, as sent."),
+        "invalid_reasons": _per_kind(
+            {"type": "object", "additionalProperties": STRING},
+            "Why each item in `invalid` was refused: item as sent → reason (same keys as "
+            "`invalid`).",
+        ),
     },
-    ["isrcs", "upcs", "tracks", "albums", "artists", "not_found", "invalid"],
+    [*_SECTIONS, "not_found", "invalid", "invalid_reasons"],
     "Every distinct item appears exactly once: in its kind's section, in `not_found` or in "
-    "`invalid`. All seven keys are always present.",
+    "`invalid` (with its reason in `invalid_reasons`). Every key is always present.",
 )
 
 RATE_LIMIT_STATE = obj(
@@ -170,18 +119,30 @@ NOT_READY = {
     "description": "A file was removed or replaced, or the snapshot stopped answering.",
 }
 
+AUDIO_FEATURES = kind_schema(AUDIO_FEATURES_KIND)
+
+ARTIST_ALBUMS = obj(
+    {
+        "items": {**array(ref("Album")), "description": "Newest release first."},
+        "total": {**INTEGER, "description": "The artist's own albums in all."},
+        "limit": INTEGER,
+        "offset": INTEGER,
+    },
+    ["items", "total", "limit", "offset"],
+    "A page of an artist's own albums (not those it appears on), newest release first.",
+)
+
 SCHEMAS: dict[str, Schema] = {
-    "Image": IMAGE,
-    "Artist": ARTIST,
-    "Album": ALBUM,
-    "Track": TRACK,
-    "AlbumTrack": ALBUM_TRACK,
+    **json_schemas(),
+    "AudioFeatures": AUDIO_FEATURES,
+    "ArtistAlbums": ARTIST_ALBUMS,
     "BatchRequest": BATCH_REQUEST,
     "BatchResponse": BATCH_RESPONSE,
     "Error": ERROR,
     "Health": HEALTH,
     "Ready": READY,
     "NotReady": NOT_READY,
+    **V1_SCHEMAS,
 }
 
 # --- examples (validated against the schemas by the tests) --------------------------

@@ -97,6 +97,12 @@ def build_spec(
         "tags": [
             {"name": "lookup", "description": "Documents from the snapshot."},
             {"name": "search", "description": "Names, most popular first."},
+            {"name": "match", "description": "Recordings as a tagger holds them, scored."},
+            {
+                "name": "spotify",
+                "description": "Spotify's Web API shapes (`/v1`), for existing Spotify "
+                'clients; errors there are `{"error": {"status", "message"}}`.',
+            },
             {"name": "operations", "description": "Health, readiness and metrics."},
             {"name": "documentation", "description": "This description, three ways."},
         ],

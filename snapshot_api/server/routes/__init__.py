@@ -7,13 +7,16 @@ order), and the busiest routes come first.
 
 from __future__ import annotations
 
-from snapshot_api.server.routes import batch, docs, lookup, search, status
+from snapshot_api.server.routes import batch, docs, lookup, match, search, status
 from snapshot_api.server.routing import Endpoint
+from snapshot_api.server.v1 import routes as v1
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *lookup.ENDPOINTS,
     *batch.ENDPOINTS,
     *search.ENDPOINTS,
+    *match.ENDPOINTS,
+    *v1.ENDPOINTS,
     *status.ENDPOINTS,
     *docs.ENDPOINTS,
 )

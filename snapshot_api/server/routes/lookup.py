@@ -17,10 +17,12 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+from starlette.datastructures import QueryParams
 from starlette.types import Receive, Scope, Send
 
 from snapshot_api.config import ServeSettings
-from snapshot_api.errors import InvalidIdentifier
+from snapshot_api.documents.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
+from snapshot_api.errors import InvalidIdentifier, InvalidParameter
 from snapshot_api.identifiers import Kind, parse
 from snapshot_api.server import metrics
 from snapshot_api.server.errors import ApiError, ErrorCode, api_error_of
@@ -30,7 +32,9 @@ from snapshot_api.server.openapi.parts import (
     EXAMPLE_ALBUM_ID,
     EXAMPLE_ALBUM_TRACK,
     EXAMPLE_ARTIST,
+    EXAMPLE_ARTIST_ALBUMS,
     EXAMPLE_ARTIST_ID,
+    EXAMPLE_AUDIO_FEATURES,
     EXAMPLE_TRACK,
     EXAMPLE_TRACK_ID,
     ISRC_PARAMETER,
@@ -148,6 +152,67 @@ class AlbumTracks:
         await send_json(send, text)
 
 
+ARTIST_ALBUMS = "artist_albums"
+"""The `kind` label of artist album pages in the lookup metrics."""
+
+
+class AudioFeaturesOne:
+    """`/lookup/track/{id}/audio-features`: the track's audio features, or 404 when the
+    snapshot has none for it (no row, a null response, or no audio features file)."""
+
+    __name__ = "lookup_audio_features"
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = Kind.AUDIO_FEATURES
+        value = scope["path_params"]["id"]
+        key = _key(kind, value)
+        text = (await _read(self.snapshot, self.snapshot.lookup_json, kind, (key,))).get(key)
+        if text is None:
+            metrics.count_lookups(kind.value, "miss")
+            raise ApiError(
+                ErrorCode.NOT_FOUND, f"no audio features for track {value!r} in this snapshot"
+            )
+        metrics.count_lookups(kind.value, "hit")
+        await send_json(send, text)
+
+
+def page_of(scope: Scope) -> Page:
+    """`limit` and `offset` of the query string; `ApiError` (400) naming a bad one."""
+    query = QueryParams(scope.get("query_string", b""))
+    try:
+        return Page.of(query.get("limit"), query.get("offset"))
+    except InvalidParameter as exc:
+        raise api_error_of(exc) from None
+
+
+class ArtistAlbums:
+    """`/lookup/artist/{id}/albums`: a page of the artist's own albums, or 404."""
+
+    __name__ = "lookup_artist_albums"
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        value = scope["path_params"]["id"]
+        key = _key(Kind.ARTIST, value, ARTIST_ALBUMS)
+        page = page_of(scope)
+        found = await _read(self.snapshot, self.snapshot.artist_albums_json, key, page)
+        if found is None:
+            metrics.count_lookups(ARTIST_ALBUMS, "miss")
+            raise _not_found("artist", value)
+        metrics.count_lookups(ARTIST_ALBUMS, "hit")
+        total, items = found
+        await send_json(
+            send,
+            b'{"items":[%s],"total":%d,"limit":%d,"offset":%d}'
+            % (b",".join(items), total, page.limit, page.offset),
+        )
+
+
 # --- OpenAPI operations ------------------------------------------------------------------
 
 
@@ -230,6 +295,77 @@ def _album_tracks_operation(settings: ServeSettings) -> Schema:
     }
 
 
+def _audio_features_operation(settings: ServeSettings) -> Schema:
+    return {
+        "operationId": "lookupAudioFeatures",
+        "tags": ["lookup"],
+        "summary": "A track's audio features (new)",
+        "description": "Tempo, key, mode, loudness and the other analysis values of the "
+        "track; NULL values are omitted. 404 when the snapshot has none for the track (no "
+        "row, a null response, or a snapshot without the audio features file).",
+        "parameters": [id_parameter("track", EXAMPLE_TRACK_ID)],
+        "responses": {
+            "200": json_answer(ref("AudioFeatures"), EXAMPLE_AUDIO_FEATURES, "The features."),
+            "400": bad_identifier("track", "abc", BASE62_REASON),
+            "404": error_answer(
+                "No audio features for this track in the snapshot.",
+                error_example(
+                    ErrorCode.NOT_FOUND,
+                    f"no audio features for track {EXAMPLE_TRACK_ID!r} in this snapshot",
+                ),
+            ),
+            "503": UNAVAILABLE,
+        },
+    }
+
+
+PAGE_PARAMETERS: list[Schema] = [
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": f"Items per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+    },
+    {
+        "name": "offset",
+        "in": "query",
+        "required": False,
+        "description": "Items to skip (default 0); any page costs the same.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+]
+
+
+def _artist_albums_operation(settings: ServeSettings) -> Schema:
+    return {
+        "operationId": "lookupArtistAlbums",
+        "tags": ["lookup"],
+        "summary": "An artist's own albums, newest first (new)",
+        "description": "A page of the albums the artist is an album artist of (not those it "
+        "appears on), newest release first, with the total.",
+        "parameters": [id_parameter("artist", EXAMPLE_ARTIST_ID), *PAGE_PARAMETERS],
+        "responses": {
+            "200": json_answer(ref("ArtistAlbums"), EXAMPLE_ARTIST_ALBUMS, "One page."),
+            "400": error_answer(
+                "A malformed artist id, or a bad `limit` or `offset`.",
+                error_example(
+                    ErrorCode.INVALID_PARAMETER,
+                    "limit must be between 1 and 50, not 51",
+                    parameter="limit",
+                ),
+            ),
+            "404": error_answer(
+                "No artist with this id in the snapshot.",
+                error_example(
+                    ErrorCode.NOT_FOUND, f"no artist {EXAMPLE_ARTIST_ID!r} in this snapshot"
+                ),
+            ),
+            "503": UNAVAILABLE,
+        },
+    }
+
+
 def _one(kind: Kind, schema: str, example: Any, example_id: str) -> Endpoint:
     return Endpoint(
         f"/lookup/{kind.value}/{{id}}",
@@ -265,5 +401,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         DATA,
         lambda context: AlbumTracks(context.snapshot),
         _album_tracks_operation,
+    ),
+    Endpoint(
+        "/lookup/track/{id}/audio-features",
+        "GET",
+        DATA,
+        lambda context: AudioFeaturesOne(context.snapshot),
+        _audio_features_operation,
+    ),
+    Endpoint(
+        "/lookup/artist/{id}/albums",
+        "GET",
+        DATA,
+        lambda context: ArtistAlbums(context.snapshot),
+        _artist_albums_operation,
     ),
 )

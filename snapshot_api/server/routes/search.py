@@ -18,7 +18,13 @@ from starlette.responses import Response
 
 from snapshot_api.config import ServeSettings
 from snapshot_api.search.index import SearchKind
-from snapshot_api.search.params import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MIN_PREFIX
+from snapshot_api.search.params import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_TEXT_LENGTH,
+    MIN_PREFIX,
+)
 from snapshot_api.search.query import FILTERS
 from snapshot_api.server import metrics
 from snapshot_api.server.errors import ErrorCode
@@ -71,7 +77,7 @@ def _handler(kind: SearchKind) -> Callable[[AppContext], RequestHandler]:
 
 def _words(name: str, description: str) -> Schema:
     return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": {"type": "string", "maxLength": 1000}}  # fmt: skip
+            "schema": {"type": "string", "maxLength": MAX_TEXT_LENGTH}}  # fmt: skip
 
 
 WORD_RULES = (

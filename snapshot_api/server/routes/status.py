@@ -7,6 +7,7 @@ limited (the `LIVE` policy), so a health check cannot be refused or stale.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,6 +15,7 @@ from starlette.responses import Response
 from snapshot_api import __version__
 from snapshot_api.config import ServeSettings
 from snapshot_api.errors import SnapshotError
+from snapshot_api.manifest import Manifest
 from snapshot_api.server import metrics
 from snapshot_api.server.errors import ApiError, ErrorCode
 from snapshot_api.server.openapi.parts import (
@@ -31,15 +33,28 @@ from snapshot_api.server.routing import LIVE, AppContext, Endpoint
 RequestHandler = Callable[[Request], Awaitable[Response]]
 
 
-def _health(context: AppContext) -> RequestHandler:
-    manifest = context.snapshot.manifest
-    body = {
+def health_body(manifest: Manifest) -> dict[str, Any]:
+    """What `/health` says about the snapshot `serve` opened (also in a worker that could not)."""
+    return {
         "status": "ok",
         "snapshot_id": manifest.snapshot_id,
         "version": __version__,
         "counts": manifest.counts,
     }
 
+
+def not_ready_response(snapshot_id: str, reason: str) -> Response:
+    """`/ready`'s 503: the snapshot's id and an error saying why it does not answer."""
+    error = ApiError(ErrorCode.NOT_READY, f"the snapshot is not answering: {reason}")
+    return json_response(
+        {"status": "not_ready", "snapshot_id": snapshot_id, **error.to_json()},
+        status_code=503,
+        headers=NO_STORE,
+    )
+
+
+def _health(context: AppContext) -> RequestHandler:
+    body = health_body(context.snapshot.manifest)
     rate_limit = context.rate_limit_status
 
     async def health(request: Request) -> Response:
@@ -58,12 +73,7 @@ def _ready(context: AppContext) -> RequestHandler:
         try:
             snapshot.probe()
         except SnapshotError as exc:
-            error = ApiError(ErrorCode.NOT_READY, f"the snapshot is not answering: {exc}")
-            return json_response(
-                {"status": "not_ready", "snapshot_id": snapshot_id, **error.to_json()},
-                status_code=503,
-                headers=NO_STORE,
-            )
+            return not_ready_response(snapshot_id, str(exc))
         return json_response({"status": "ready", "snapshot_id": snapshot_id}, headers=NO_STORE)
 
     return ready

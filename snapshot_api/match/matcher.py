@@ -1,0 +1,235 @@
+"""Find a recording's candidates in the track index, score them, keep the best.
+
+Candidates come from FTS5 queries over the track index (title terms, artist
+terms marked `_`, see `snapshot_api.search.text`), each read most popular
+first and cut at `STEP_LIMIT` rows, so each costs a few b-tree descents
+whatever the snapshot size. The steps, tried in order until one yields a
+candidate scoring `GOOD` or more:
+
+1. **words**: every word of the detuned title AND every word of the artist's
+   first name, in one query. A title shared by 100,000 tracks ("Intro") is
+   thereby narrowed to the given artist's before the limit applies. When the
+   page is full and holds no perfect candidate (an artist with 80 songs
+   called "Love", the one of the right length not among the most popular),
+   it is read on to `DEEP_LIMIT` rows.
+2. **corrected**: words the index does not hold at all are misspellings (or
+   unknown): each is replaced by the index's terms within one or two edits
+   that start with its first two or three characters (two range reads of
+   the sorted terms table, `NEAR_READ` terms each), or dropped when none is.
+3. **one word dropped**: the query of step 1 without each of its words in
+   turn (a misspelling that is another real word, an extra or missing word),
+   at most `MAX_DROPS` queries.
+4. **prefixes**: the artist's words and the title's first three characters;
+   the title's words and the artist's first two (from FTS5's prefix index),
+   for a misspelt one-word title or artist.
+5. **further down**: the first `MAX_DEEP` queries whose page was full
+   (common words in title and artist) are read on to `DEEP_LIMIT` rows;
+6. **the artist's tracks**: the artist's words alone, `ARTIST_LIMIT` most
+   popular (a title misspelt in its first characters). A title without
+   words (emoji) reads every query this far.
+
+Every candidate found is scored (`snapshot_api.match.score`); those below
+`MIN_SCORE` are left out, the rest ordered by score, then popularity, then
+dump rowid, and cut at the request's limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import apsw
+from rapidfuzz.distance import OSA
+
+from snapshot_api.match import score
+from snapshot_api.match.params import MatchRequest
+from snapshot_api.search.candidates import CandidateReader, Row
+from snapshot_api.search.text import ARTIST_MARK, QueryTerm, parse_query
+
+STEP_LIMIT = 20
+"""Rows read per candidate query."""
+DEEP_LIMIT = 200
+"""Rows read further of a query whose first page was full but held nothing good."""
+MAX_DEEP = 2
+"""Queries read further (the first ones: the ones holding the most words)."""
+ARTIST_LIMIT = 100
+"""Rows read of the artist's tracks alone (the last step, for a title misspelt early)."""
+GOOD = 0.8
+"""A candidate this good ends the search for more (one misspelling still scores above it)."""
+PERFECT = 1.0
+"""A candidate this good cannot be beaten by one further down the index (less popular)."""
+MIN_SCORE = 0.3
+"""Candidates below this are left out: nothing close gives `[]`."""
+MAX_TITLE_WORDS = 8
+MAX_ARTIST_WORDS = 6
+"""Words of a long title or credit used in queries (all of them are still scored)."""
+MAX_DROPS = 6
+NEAR_PREFIX = 3
+"""Characters a misspelt word's corrections share with it (also 2: two ranges are read)."""
+MAX_CORRECTIONS = 6
+"""Terms a misspelt word may stand for in the corrected query, closest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One candidate as answered: score, components, and the dump rowid of its track."""
+
+    score: float
+    components: dict[str, float]
+    row: Row
+
+
+def _terms(text: str, mark: str, most: int) -> list[str]:
+    """Index terms of `text` (prefixes off: `*` is not special here)."""
+    found = [mark + term.text for term in parse_query(text.replace("*", " ")).terms]
+    return found[:most]
+
+
+def _fts(term: str) -> str:
+    return QueryTerm(term).fts5()
+
+
+def _all(parts: Sequence[str]) -> str:
+    return " AND ".join(parts)
+
+
+class Matcher:
+    """Matching over one snapshot's candidate statements."""
+
+    def __init__(self, reader: CandidateReader) -> None:
+        self.reader = reader
+
+    def run(self, connection: apsw.Connection, wanted: MatchRequest) -> list[Scored]:
+        given = score.Given.of(wanted.title, wanted.artist, wanted.album, wanted.duration_ms)
+        # detuned title, first credited artist; when those hold no index word, the whole text
+        titles = _terms(given.title.core_text, "", MAX_TITLE_WORDS) or _terms(
+            wanted.title, "", MAX_TITLE_WORDS
+        )
+        artists = _terms(given.artist.first_text, ARTIST_MARK, MAX_ARTIST_WORDS) or _terms(
+            wanted.artist, ARTIST_MARK, MAX_ARTIST_WORDS
+        )
+        found: dict[int, Scored] = {}
+
+        def read(expression: str, limit: int) -> tuple[int, float]:
+            """Read and score; (rows returned, the best score so far)."""
+            rowids = self.reader.rowids(connection, expression, limit)
+            fresh = [r for r in rowids if r not in found]
+            for row in self.reader.rows(connection, fresh):
+                value, components = score.score(
+                    given, score.Candidate(row.title, row.artists, row.album, row.duration_ms)
+                )
+                found[row.rowid] = Scored(value, components, row)
+            return len(rowids), max((s.score for s in found.values()), default=0.0)
+
+        self._search(connection, titles, artists, read)
+        kept = [s for s in found.values() if s.score >= MIN_SCORE]
+        kept.sort(key=lambda s: (-s.score, *s.row.rank))
+        return kept[: wanted.limit]
+
+    def _search(
+        self,
+        connection: apsw.Connection,
+        titles: list[str],
+        artists: list[str],
+        read: Callable[[str, int], tuple[int, float]],
+    ) -> None:
+        """Run the steps (module doc) until `read` says a good candidate was found."""
+        # without title words (emoji) every query is of the artist's words: read further
+        page = STEP_LIMIT if titles else ARTIST_LIMIT
+        full: list[str] = []
+        for step, expression in enumerate(self._queries(connection, titles, artists)):
+            rows, best = read(expression, page)
+            if rows == page and titles:
+                if step == 0 and best < PERFECT:
+                    # the words are common: a better candidate may lie further down
+                    rows, best = read(expression, DEEP_LIMIT)
+                else:
+                    full.append(expression)
+            if best >= GOOD:
+                return
+        if titles:
+            # full pages of common words without a good candidate: read further down
+            for expression in full[:MAX_DEEP]:
+                if read(expression, DEEP_LIMIT)[1] >= GOOD:
+                    return
+            alone = _all([_fts(a) for a in artists])
+            if artists and len(self.reader.known(connection, artists)) == len(artists):
+                read(alone, ARTIST_LIMIT)
+
+    def _queries(
+        self, connection: apsw.Connection, titles: list[str], artists: list[str]
+    ) -> Iterator[str]:
+        """The MATCH expressions of steps 1-4 (module doc), each yielded once."""
+        seen: set[str] = set()
+        words = titles + artists
+        alone = _all([_fts(a) for a in artists]) if titles else ""
+        """The artist's tracks alone: kept for the last step, read further."""
+
+        def new(parts: Sequence[str]) -> str | None:
+            if not parts:
+                return None
+            expression = _all(parts)
+            if expression in seen or expression == alone:
+                return None
+            seen.add(expression)
+            return expression
+
+        first = new([_fts(t) for t in words])
+        if first:
+            yield first
+        # 2. corrected
+        known = self.reader.known(connection, words)
+        if len(known) < len(words):
+            parts = []
+            for term in words:
+                if term in known:
+                    parts.append(_fts(term))
+                    continue
+                near = self._corrections(connection, term)
+                if near:
+                    parts.append("(" + " OR ".join(_fts(t) for t in near) + ")")
+            corrected = new(parts)
+            if corrected:
+                yield corrected
+        # 3. one word dropped (known words only: unknown ones are never found anyway)
+        if len(words) > 1:
+            usable = [t for t in words if t in known]
+            for dropped in words[:MAX_DROPS]:
+                rest = [_fts(t) for t in usable if t != dropped]
+                expression = new(rest)
+                if expression:
+                    yield expression
+        # 4. prefixes
+        if titles and len(titles[0]) >= NEAR_PREFIX and artists:
+            expression = new(
+                [*(_fts(a) for a in artists if a in known), f'"{titles[0][:NEAR_PREFIX]}"*']
+            )
+            if expression:
+                yield expression
+        if artists and len(artists[0]) >= NEAR_PREFIX and titles:
+            expression = new(
+                [*(_fts(t) for t in titles if t in known), f'"{artists[0][:NEAR_PREFIX]}"*']
+            )
+            if expression:
+                yield expression
+
+    def _corrections(self, connection: apsw.Connection, term: str) -> list[str]:
+        """Terms of the index within one or two edits of `term`, sharing its first characters."""
+        mark = ARTIST_MARK if term.startswith(ARTIST_MARK) else ""
+        word = term[len(mark) :]
+        if len(word) < 3:
+            return []
+        allowed = 1 if len(word) < 8 else 2
+        # a misspelling after the 3rd character, then after the 2nd (a separate range: in
+        # a large vocabulary the 2-character one is cut by its limit before reaching it)
+        candidates = self.reader.near(connection, mark + word[:2])
+        if len(word) > 4:
+            candidates += self.reader.near(connection, mark + word[:NEAR_PREFIX])
+        close = [
+            (OSA.distance(word, found[len(mark) :], score_cutoff=allowed), found)
+            for found in dict.fromkeys(candidates)
+            if found != term
+        ]
+        close = [(distance, found) for distance, found in close if distance <= allowed]
+        close.sort()
+        return [found for _distance, found in close[:MAX_CORRECTIONS]]

@@ -1,0 +1,143 @@
+"""What matching reads from the track index and the dump, every read bounded.
+
+Matching (`snapshot_api.match`) asks for candidates with FTS5 queries it
+composes from a tagger's title and artist words; this module holds the
+statements it runs, so SQL stays with the index it reads:
+- `rowids`: the dump rowids of tracks holding every term of a MATCH
+  expression, most popular first, at most `limit` (FTS5 consumes
+  `ORDER BY rowid LIMIT`, as for search);
+- `known`: which of some terms the index holds at all (one probe each of the
+  sorted terms table), so a misspelt word is known to be one;
+- `near`: the index's terms sharing a word's first characters (one range read
+  of the terms table, at most `NEAR_READ` terms), to correct a misspelling;
+- `rows`: title, duration, popularity, album name and artist names of a few
+  rowids, by rowid (the cheap part of a document, for scoring), as BLOBs
+  decoded with U+FFFD for bytes that are not UTF-8.
+"""
+
+from __future__ import annotations
+
+import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import apsw
+
+from snapshot_api.documents.indexes import quote
+from snapshot_api.search.index import RANKINGS, SCHEMA_ALIAS, SearchKind
+from snapshot_api.search.query import match_sql
+
+NEAR_READ = 400
+"""Terms read per misspelt word: those starting like it, in sorted order."""
+
+ARTIST_SEPARATOR = "\n"
+
+_RANKING = RANKINGS[SearchKind.TRACK]
+
+
+def known_sql() -> str:
+    return f"""SELECT term FROM {SCHEMA_ALIAS}.{_RANKING.terms_table}
+    WHERE term IN (SELECT value FROM carray(?1))"""
+
+
+def near_sql() -> str:
+    return f"""SELECT term FROM {SCHEMA_ALIAS}.{_RANKING.terms_table}
+    WHERE term >= ?1 AND term < ?2 ORDER BY term LIMIT {NEAR_READ}"""
+
+
+def rows_sql(indexes: dict[str, str]) -> str:
+    track_artists = quote(indexes["track_artists.track_rowid"])
+    return f"""SELECT t.rowid, CAST(t.name AS BLOB), t.duration_ms, t.popularity,
+      CAST(al.name AS BLOB),
+      (SELECT CAST(group_concat(ar.name, char(10)) AS BLOB)
+       FROM track_artists AS ta INDEXED BY {track_artists}
+       CROSS JOIN artists AS ar ON ar.rowid = ta.artist_rowid
+       WHERE ta.track_rowid = t.rowid)
+    FROM carray(?1) AS k CROSS JOIN tracks AS t ON t.rowid = k.value
+    LEFT JOIN albums AS al ON al.rowid = t.album_rowid"""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """The parts of a track that matching scores, and its place in the ranking."""
+
+    rowid: int
+    title: str
+    duration_ms: int | None
+    popularity: int | None
+    album: str | None
+    artists: list[str]
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """The index's order: most popular first, then dump rowid (ties in equal scores)."""
+        return (_RANKING.bucket(self.popularity), self.rowid)
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value if isinstance(value, str) else None
+
+
+def _integer(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def after_prefix(prefix: str) -> str:
+    """The smallest string greater than every string starting with `prefix`."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class CandidateReader:
+    """The statements of one snapshot's layout."""
+
+    def __init__(self, indexes: dict[str, str]) -> None:
+        self.match_sql = match_sql(_RANKING, 0)
+        self.known_sql = known_sql()
+        self.near_sql = near_sql()
+        self.rows_sql = rows_sql(indexes)
+
+    def rowids(self, connection: apsw.Connection, match: str, limit: int) -> list[int]:
+        return [int(row[0]) for row in connection.execute(self.match_sql, (match, limit, 0))]
+
+    def known(self, connection: apsw.Connection, terms: Sequence[str]) -> set[str]:
+        if not terms:
+            return set()
+        binding = apsw.carray(tuple(terms))
+        return {str(row[0]) for row in connection.execute(self.known_sql, (binding,))}
+
+    def near(self, connection: apsw.Connection, prefix: str) -> list[str]:
+        rows = connection.execute(self.near_sql, (prefix, after_prefix(prefix)))
+        return [str(row[0]) for row in rows]
+
+    def rows(self, connection: apsw.Connection, rowids: Sequence[int]) -> list[Row]:
+        if not rowids:
+            return []
+        binding = apsw.carray(array.array("q", rowids))
+        found = []
+        for rowid, name, duration, popularity, album, artists in connection.execute(
+            self.rows_sql, (binding,)
+        ):
+            names = _text(artists)
+            found.append(
+                Row(
+                    int(rowid),
+                    _text(name) or "",
+                    _integer(duration),
+                    _integer(popularity),
+                    _text(album),
+                    names.split(ARTIST_SEPARATOR) if names else [],
+                )
+            )
+        return found
+
+    def sample_plans(self) -> dict[str, tuple[str, tuple[object, ...]]]:
+        """Every statement with representative bindings, for EXPLAIN QUERY PLAN."""
+        return {
+            "match_candidates": (self.match_sql, ('"intro" AND "_adele"', 20, 0)),
+            "match_prefix": (self.match_sql, ('"int"* AND "_adele"', 20, 0)),
+            "match_known_terms": (self.known_sql, (apsw.carray(("intro", "_adele")),)),
+            "match_near_terms": (self.near_sql, ("_ade", "_adf")),
+            "match_rows": (self.rows_sql, (apsw.carray(array.array("q", [1, 2])),)),
+        }
