@@ -9,8 +9,8 @@ Enable it with ``plugins: snapshot`` and either of::
 It answers what beets asks of a metadata source (``beets.metadata_plugins``):
 albums and tracks by Spotify id, URI or URL; album candidates found by the
 files' barcode and ISRC tags (the strongest evidence a file carries) and by a
-name search on album and artist; singleton candidates by ISRC, else by
-matching title, artist and the file's length.
+name search on album and artist (and on the files' titles); singleton
+candidates by ISRC, else by matching title, artist and the file's length.
 
 Why it is built this way:
 - ``data_source`` is ``Spotify``: the records, ids and ``data_url`` are
@@ -77,8 +77,6 @@ RATE_LIMIT_RETRIES = 5
 MAX_RETRY_AFTER = 60
 """Longest wait honoured from one `Retry-After` header, in seconds."""
 HTTP_TIMEOUT = 30.0
-MATCH_LIMIT = 5
-"""Candidates asked of `match_track` for one singleton (the route's own default)."""
 TITLE_SEARCH_ITEMS = 12
 """Files of an album without a usable album tag whose titles are searched (spread over
 the album): each is one indexed search, and a dozen agree on the album when it is there."""
@@ -98,6 +96,9 @@ class Source(Protocol):
     def lookup_upcs(self, upcs: Sequence[str]) -> dict[str, list[Document]]: ...
     def search_albums(self, q: str, artist: str | None, limit: int) -> list[Document]: ...
     def search_tracks(self, q: str, artist: str | None, limit: int) -> list[Document]: ...
+    def match_track(
+        self, title: str, artist: str, album: str | None, duration_ms: int | None, limit: int
+    ) -> list[Document]: ...
     def close(self) -> None: ...
 
 
@@ -139,6 +140,15 @@ class LocalSource:
 
     def search_tracks(self, q: str, artist: str | None, limit: int) -> list[Document]:
         return self._run(lambda: self._snapshot.search_tracks(q, artist=artist, limit=limit))
+
+    def match_track(
+        self, title: str, artist: str, album: str | None, duration_ms: int | None, limit: int
+    ) -> list[Document]:
+        return self._run(
+            lambda: self._snapshot.match_track(
+                title=title, artist=artist, album=album, duration_ms=duration_ms, limit=limit
+            )
+        )
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
@@ -221,6 +231,17 @@ class HttpSource:
     def search_tracks(self, q: str, artist: str | None, limit: int) -> list[Document]:
         params = {"q": q, "limit": str(limit), **({"artist": artist} if artist else {})}
         result: list[Document] = self._json("GET", "/search/track", params=params)
+        return result
+
+    def match_track(
+        self, title: str, artist: str, album: str | None, duration_ms: int | None, limit: int
+    ) -> list[Document]:
+        params = {"title": title, "artist": artist, "limit": str(limit)}
+        if album:
+            params["album"] = album
+        if duration_ms is not None:
+            params["duration_ms"] = str(duration_ms)
+        result: list[Document] = self._json("GET", "/match/track", params=params)
         return result
 
     def close(self) -> None:
@@ -486,15 +507,28 @@ class SnapshotPlugin(MetadataSourcePlugin):
         return list(self._albums(list(ordered)).values())
 
     def item_candidates(self, item: Item, artist: str, title: str) -> Iterable[TrackInfo]:
-        """Tracks one file may be: by its ISRC when it has one, else by title and artist
-        matched with the file's length."""
+        """Tracks one file may be: by its ISRC when the snapshot knows it, else by title and
+        artist matched with the file's own length (the snapshot's `match_track`)."""
         isrc = _canonical(Kind.ISRC, item.get("isrc"))
         if isrc:
             tracks = self.source().lookup_isrcs([isrc]).get(isrc, [])
             if tracks:
-                infos = self._numbered_tracks(tracks[: self.search_limit])
-                return list(infos.values())
-        return []
+                return list(self._numbered_tracks(tracks[: self.search_limit]).values())
+        if not (title and artist):
+            return []
+        length = item.get("length")
+        duration_ms = round(length * 1000) if isinstance(length, float) and length > 0 else None
+        try:
+            matches = self.source().match_track(
+                title, artist, item.get("album") or None, duration_ms, self.search_limit
+            )
+        except SearchUnavailable as exc:
+            self._no_search(exc)
+            return []
+        except InvalidParameter as exc:  # e.g. tags with no searchable word
+            self._log.debug("no match for {!r} by {!r}: {}", title, artist, exc)
+            return []
+        return list(self._numbered_tracks([m["track"] for m in matches]).values())
 
     def _albums_by_evidence(self, items: Sequence[Item]) -> list[str]:
         """Album ids the items' barcodes name, then those their ISRCs' tracks are on,
@@ -544,13 +578,16 @@ class SnapshotPlugin(MetadataSourcePlugin):
         try:
             return search(q, artist, self.search_limit)
         except SearchUnavailable as exc:
-            if not self._search_unavailable_said:
-                self._search_unavailable_said = True
-                self._log.warning("no name search, only barcodes and ISRCs: {}", exc)
+            self._no_search(exc)
             return []
         except InvalidParameter as exc:  # e.g. tags with no searchable word
             self._log.debug("{} search for {!r} skipped: {}", kind, q, exc)
             return []
+
+    def _no_search(self, exc: SearchUnavailable) -> None:
+        if not self._search_unavailable_said:
+            self._search_unavailable_said = True
+            self._log.warning("no name search, only ids, barcodes and ISRCs: {}", exc)
 
     # --- assembling infos ---
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from mediafile import MediaFile
 
 from tests.support.beets_home import (
@@ -74,12 +75,19 @@ def test_multi_disc_album_numbered_across_discs(
     assert_imported_as(beets_home, album)
 
 
-def test_singletons_found_by_isrc(
-    beets_home: BeetsHome, pick_album: Callable[..., SnapshotAlbum], tmp_path: Path
+@pytest.mark.parametrize(
+    "tags", [("artist", "title", "isrc"), ("artist", "title")], ids=["by-isrc", "by-match"]
+)
+def test_singletons(
+    beets_home: BeetsHome,
+    pick_album: Callable[..., SnapshotAlbum],
+    tmp_path: Path,
+    tags: tuple[str, ...],
 ) -> None:
-    """Files carrying an ISRC, a title and an artist (no album): each is its track."""
+    """Files carrying a title and an artist (no album), with or without an ISRC: each is
+    imported as its track (by the ISRC, else matched with the file's length)."""
     album = pick_album(lambda a: all_isrcs(a) and one_disc(a), skip=1, unique=True)
-    source = rip(tmp_path / "rip", album, fmt="mp3", tags=("artist", "title", "isrc"))
+    source = rip(tmp_path / "rip", album, fmt="mp3", tags=tags)
 
     beets_home.run("import", "-q", "-s", str(source))
 

@@ -87,6 +87,19 @@ def test_singleton_by_isrc(beets_plugin: Any, pick_album: Pick, tmp_path: Path) 
     assert proposal.candidates[0].info.index == 2
 
 
+def test_singleton_by_title_artist_and_length(
+    beets_plugin: Any, pick_album: Pick, tmp_path: Path
+) -> None:
+    """No ISRC: the snapshot's match on title and artist, scored with the file's length."""
+    album = pick_album(one_disc, skip=6)
+    items = items_of(rip(tmp_path / "rip", album, tags=("artist", "title")))
+
+    for item, track in zip(items, album.tracks, strict=True):
+        assert not item.isrc and item.length > 0
+        proposal = tag_item(Source.from_item(item))
+        assert proposal.candidates[0].info.track_id == track["id"]
+
+
 def test_album_for_id_accepts_ids_uris_and_urls(beets_plugin: Any, pick_album: Pick) -> None:
     album = pick_album(lambda a: not one_disc(a), most=30)
     forms = [

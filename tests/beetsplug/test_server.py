@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from beets.library import Item
 
 from beetsplug.snapshot import HttpSource
 from snapshot_api.errors import RemoteError
@@ -68,6 +69,14 @@ def test_url_mode_plugin_methods(
     assert [t.track_id for t in info.tracks] == [t["id"] for t in album.tracks]
     assert track.index == len(album.tracks)
     assert list(plugin.albums_for_ids(["0" * 22, album.id]))[1].album_id == album.id
+    first = album.tracks[0]
+    item = Item(
+        title=first["name"],
+        artist=first["artists"][0]["name"],
+        length=first["duration_ms"] / 1000,
+    )
+    candidates = list(plugin.item_candidates(item, item.artist, item.title))
+    assert candidates[0].track_id == first["id"]
 
 
 def test_rate_limited_server_is_waited_for(
