@@ -16,7 +16,7 @@ import pytest
 from beets.autotag import Source, tag_album, tag_item
 from beets.library import Item
 
-from beetsplug.snapshot import LOCAL_THREADS, release_date
+from beetsplug.snapshot import LOCAL_THREADS, release_date, search_text
 from tests.support.beets_home import (
     SnapshotAlbum,
     all_isrcs,
@@ -211,3 +211,18 @@ def test_lookups_from_beets_threads_share_a_bounded_set_of_connections(
     assert answers == [album.id] * 20
     snapshot = beets_plugin.source()._snapshot
     assert len(snapshot._connections) <= LOCAL_THREADS
+
+
+@pytest.mark.parametrize(
+    ("tag", "words"),
+    [
+        ("Abbey Road (Remastered 2009)", "Abbey Road"),
+        ("Thriller [Deluxe Edition]", "Thriller"),
+        ("Hello feat. Someone Else", "Hello"),
+        ("F*ck Love", "F ck Love"),
+        ("(Untitled)", "(Untitled)"),
+        ("", ""),
+    ],
+)
+def test_search_text_keeps_the_words_a_name_search_can_match(tag: str, words: str) -> None:
+    assert search_text(tag) == words
