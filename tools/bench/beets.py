@@ -202,7 +202,9 @@ def _server(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the server did not start")
 
 
-def _import(files_dir: Path, work: Path, snapshot_config: Mapping[str, str]) -> tuple[float, Path]:
+def _import(
+    files_dir: Path, work: Path, snapshot_config: Mapping[str, str], *flags: str
+) -> tuple[float, Path]:
     home = work / "beetsdir"
     home.mkdir(parents=True)
     config = {
@@ -216,7 +218,7 @@ def _import(files_dir: Path, work: Path, snapshot_config: Mapping[str, str]) -> 
     env = {**os.environ, "BEETSDIR": str(home), "HOME": str(work)}
     start = time.perf_counter()
     subprocess.run(
-        [PYTHON, "-m", "beets", "import", "-q", str(files_dir)],
+        [PYTHON, "-m", "beets", "import", "-q", *flags, str(files_dir)],
         env=env,
         check=True,
         capture_output=True,
@@ -255,19 +257,29 @@ def import_section(directory: Path, files: int, seed: int, work: Path, runs: int
     ]
     server, url = _server(directory)
     try:
-        for label, config in (("`path:`", {"path": str(directory)}), ("`url:`", {"url": url})):
+        sources = (
+            ("`path:`", {"path": str(directory)}, ()),
+            ("`url:`", {"url": url}, ()),
+            (
+                "as-is (`-A`: beets' own copy and write, no lookups)",
+                {"path": str(directory)},
+                ("-A",),
+            ),
+        )
+        for number, (label, config, flags) in enumerate(sources):
             times = []
             for run in range(runs):
-                seconds, database = _import(source, work / f"{label.strip('`:')}-{run}", config)
+                seconds, database = _import(source, work / f"{number}-{run}", config, *flags)
                 times.append(seconds)
                 say(f"beets: import with {label} took {seconds:.1f} s")
             with sqlite3.connect(database) as db:
                 rows = db.execute("SELECT mb_trackid, mb_albumid FROM items").fetchall()
             right = sum(expected.get(track) == album for track, album in rows)
             median = statistics.median(times)
+            identified = "—" if flags else f"{right}/{len(audio)} ({right / len(audio):.0%})"
             lines.append(
                 f"| {label} | {median:.1f} s ({min(times):.1f}–{max(times):.1f}) | "
-                f"{len(audio) / median:.0f} | {right}/{len(audio)} ({right / len(audio):.0%}) |"
+                f"{len(audio) / median:.0f} | {identified} |"
             )
     finally:
         server.terminate()
