@@ -233,16 +233,16 @@ def import_section(directory: Path, files: int, seed: int, work: Path, runs: int
         library: list[Doc] = []
         total = 0
         for entry in random_albums(snapshot, seed + 1, max_tracks=20):
-            if total >= files:
+            if total == files:
                 break
-            library.append(entry)
-            total += len(entry["tracks"])
+            if total + len(entry["tracks"]) <= files:  # whole albums only, as rips are
+                library.append(entry)
+                total += len(entry["tracks"])
     source = work / "rips"
     audio: list[AudioFile] = []
     for number, entry in enumerate(library):
         folder = source / f"{number:04d}"
-        tracks = entry["tracks"][: files - len(audio)]
-        audio += album_files(folder, tracks, tags=RIP_TAGS, album=entry["album"])
+        audio += album_files(folder, entry["tracks"], tags=RIP_TAGS, album=entry["album"])
     started = time.perf_counter()
     make_files(audio)
     say(f"beets: made {len(audio)} files in {time.perf_counter() - started:.1f} s")
