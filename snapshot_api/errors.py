@@ -9,6 +9,7 @@
     ├── InvalidParameter             a malformed argument other than an identifier (a ValueError)
     ├── NotFound                     an id that names nothing in the snapshot (a LookupError)
     ├── SettingsError                a bad server option or environment variable (a ValueError)
+    ├── RemoteError                  a snapshot-api server could not be reached or answered an error
     ├── BuildError                   `build` could not prepare the snapshot
     ├── TaggingError                 an audio file could not be read or its tags written
     └── SynthError                   `synth` could not write the synthetic dump
@@ -58,6 +59,11 @@ class InvalidParameter(SnapshotApiError, ValueError):
 
 class SettingsError(SnapshotApiError, ValueError):
     """A server option or environment variable with a value it does not accept."""
+
+
+class RemoteError(SnapshotApiError):
+    """A snapshot-api server (used as a client, e.g. by the beets plugin) could not be
+    reached, kept refusing with 429, or answered an error with no library counterpart."""
 
 
 class BuildError(SnapshotApiError):
