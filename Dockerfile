@@ -14,6 +14,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY snapshot_api ./snapshot_api
+COPY beetsplug ./beetsplug
 RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .
 
 FROM python:3.11-slim-bookworm

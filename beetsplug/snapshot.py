@@ -27,7 +27,8 @@ Why it is built this way:
   stay bounded for the whole session instead of one more per album.
 - Every lookup is one of the library's indexed reads (batch lookups by key, a
   name search that stops after ``search_limit`` hits, one album's tracklist),
-  so its cost does not grow with the snapshot: 256M tracks answer like 3,000.
+  so its cost does not grow with the number of tracks (1M and 10M measured
+  alike: 1-2 ms of candidates per album, of beets' 6-10 ms per album).
 - Over HTTP, a 429 answer is waited out for its ``Retry-After`` seconds and
   retried, so a shared mirror's rate limit slows an import down, never fails it.
 """

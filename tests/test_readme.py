@@ -82,7 +82,7 @@ def test_the_readme_has_examples_of_every_kind() -> None:
 
 @pytest.mark.parametrize("line", CURL_LINES)
 def test_each_curl_example_answers_data(line: str, sample_server: ServerProcess) -> None:
-    words = shlex.split(line.replace(DOCUMENTED_ADDRESS, sample_server.url))
+    words = shlex.split(line.replace(DOCUMENTED_ADDRESS, sample_server.url), comments=True)
     assert words[0] == "curl"
     method, headers, body, url = "GET", {}, None, None
     rest = iter(words[1:])

@@ -1,4 +1,4 @@
-"""`snapshot-api sample [--json]`: the built-in sample's directory and values to try on it.
+"""`snapshot-api sample [--json | --dir]`: the built-in sample's directory and values to try on it.
 
 Makes the sample if need be (as `serve` with no directory does), then prints
 where it is and identifiers that exist in it, so every example in the docs can
@@ -18,7 +18,13 @@ from snapshot_api.synth import sample_values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="print one JSON object")
+    shown.add_argument(
+        "--dir",
+        action="store_true",
+        help="print only the directory (for scripts: SAMPLE=$(snapshot-api sample --dir))",
+    )
 
 
 def _check(snapshot: Snapshot) -> None:
@@ -46,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     with Snapshot.open(directory) as snapshot:
         _check(snapshot)
     values = sample_values.as_dict()
+    if args.dir:
+        print(directory)
+        return 0
     if args.json:
         print(orjson.dumps({"directory": str(directory), **values}).decode())
         return 0

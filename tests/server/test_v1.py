@@ -205,7 +205,11 @@ def test_search_by_isrc_and_upc_needs_no_search_index(
     narrowed = client.get(
         "/v1/search", params={"q": f'isrc:{SHARED_ISRC} album:"compilation"', "type": "track"}
     ).json()["tracks"]
-    assert [t["id"] for t in narrowed["items"]] == [TRACK[5]]
+    on_compilations = [
+        t["id"] for t in expected if "compilation" in t.get("album", {}).get("name", "").lower()
+    ]
+    assert TRACK[5] in on_compilations
+    assert [t["id"] for t in narrowed["items"]] == on_compilations
     dated = client.get(
         "/v1/search", params={"q": f"isrc:{SHARED_ISRC} year:2000-2001", "type": "track"}
     ).json()["tracks"]

@@ -80,6 +80,13 @@ def test_the_human_form_names_the_directory(cache: dict[str, str], printed: dict
     assert str(printed["directory"]) in done.stdout and sample_values.ISRC in done.stdout
 
 
+def test_dir_prints_only_the_directory(cache: dict[str, str], printed: dict[str, Any]) -> None:
+    done = run_command("sample", "--dir", env=cache)
+    assert (done.returncode, done.stdout) == (0, f"{printed['directory']}\n"), done.stderr
+    both = run_command("sample", "--dir", "--json", env=cache)
+    assert both.returncode == 2 and len(both.stderr.strip().splitlines()) == 1
+
+
 def test_every_get_example_answers_with_data(sample_server: ServerProcess) -> None:
     spec = httpx.get(sample_server.url + "/openapi.json").json()
     tried = 0
