@@ -1,13 +1,23 @@
 # snapshot-api: serve a snapshot directory mounted read-only at /data.
 #
 #   docker build -t snapshot-api .
+#   docker run --rm -p 127.0.0.1:8080:8080 snapshot-api snapshot-api serve   # the built-in sample
 #   docker run --rm -v /srv/spotify:/data snapshot-api snapshot-api build /data   # once, read-write
 #   docker run -d --name snapshot-api -p 127.0.0.1:8080:8080 \
-#       -v /srv/spotify:/data:ro snapshot-api
+#       -e SNAPSHOT_API_TRUSTED_PROXY=172.17.0.1/32 -v /srv/spotify:/data:ro snapshot-api
+#
+# Published on loopback for Caddy on the host (docs/serving.md, "Deploying a public mirror").
+# Through Docker's bridge the server sees every connection coming from the bridge gateway
+# (172.17.0.1 on the default bridge; `docker network inspect bridge`), not from loopback:
+# trusting exactly that address makes it believe Caddy's X-Forwarded-For, without which every
+# client would share one rate-limit bucket. With `--network host` keep the default instead
+# and add -e SNAPSHOT_API_HOST=127.0.0.1.
 #
 # Installed as the README does it (a virtualenv, then pip), in a build stage whose
 # virtualenv is copied into the runtime image; non-editable, since the source tree
-# stays behind. See docs/deploy.md for proxies, workers and the client address.
+# stays behind. The built-in sample is made at build time under XDG_CACHE_HOME, so
+# `snapshot-api serve` and `snapshot-api sample` work for the unprivileged user, whose
+# HOME does not exist.
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -21,10 +31,12 @@ FROM python:3.11-slim-bookworm
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    XDG_CACHE_HOME=/opt/snapshot-api-cache \
     SNAPSHOT_API_HOST=0.0.0.0 \
     SNAPSHOT_API_PORT=8080
 COPY --from=build /opt/venv /opt/venv
-RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
+RUN snapshot-api sample --json \
+    && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin snapshot
 USER 10001:10001
 WORKDIR /data

@@ -43,7 +43,7 @@ def _too_large(limit: int) -> UnreadBodyError:
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, or `UnreadBodyError` (413) as soon as it is known to exceed `limit`."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0

@@ -63,9 +63,9 @@ def ensure_sample(cache_dir: Path | None = None, *, quiet: bool = False) -> Path
     (e.g. the cache directory is not writable).
     """
     target = sample_dir(cache_dir)
-    if (target / MANIFEST_NAME).is_file():
-        return target
     try:
+        if (target / MANIFEST_NAME).is_file():
+            return target
         return _make(target, quiet)
     except (BuildError, SynthError) as exc:
         raise SnapshotError(f"cannot make the sample snapshot in {target}: {exc}") from None
@@ -86,6 +86,9 @@ def _make(target: Path, quiet: bool) -> Path:
     try:
         synthesize(workspace, SAMPLE_TRACKS, seed=SAMPLE_SEED, progress=False)
         build(workspace, reporter=Reporter(quiet=True))
+        # mkdtemp makes it 0700: a sample made by root (a container image's build step)
+        # must stay readable by the unprivileged user who serves it
+        workspace.chmod(0o755)
         if target.exists() and not (target / MANIFEST_NAME).is_file():
             # an incomplete sample (files deleted by hand): move it out of the way
             shutil.rmtree(target, ignore_errors=True)

@@ -211,6 +211,8 @@ def test_a_name_is_found_by_its_own_words(snap: Snapshot, reference: SearchRefer
         ({"q": "love", "offset": -1}, "offset"),
         ({"q": "love", "offset": 1001}, "offset"),
         ({"q": "love", "offset": 1.5}, "offset"),
+        ({"q": "love", "limit": "\u00b3"}, "limit"),
+        ({"q": "love", "offset": "\u0663"}, "offset"),
         ({"q": "lo*"}, "q"),
         ({"q": "love", "artist": "x*"}, "artist"),
         ({"q": 5}, "q"),
