@@ -5,7 +5,9 @@ For each snapshot: per-query latency (p50, p99) of `Snapshot.search_*_json`
 with and without filters, and prefixes; the Go server's method
 (`name LIKE '%q%' ORDER BY popularity DESC LIMIT 20`) on the same file for the
 ratio; index bytes per track; and, with `--build`, the search index build
-timed in a child process (µs per track, peak RSS). Prints a Markdown section.
+timed in a child process (µs per track, peak RSS); with `--cold MODE`, each query
+class once right after the page cache is evicted, with the bytes read. Prints a
+Markdown section.
 
 Words are drawn from the snapshot itself: "common" are the synthetic
 vocabulary's head words, "rare" are words of random tracks whose rank in
@@ -140,6 +142,29 @@ def build_figures(directory: Path, log: Path) -> tuple[float, int]:
     return measured.seconds, measured.peak_rss_kib
 
 
+def cold_report(directory: Path, mode: str, out: Callable[[str], None]) -> None:
+    """Each query class once, right after the snapshot's pages are evicted (fresh snapshot)."""
+    from tools.bench.cold import Counters, evict  # needs /proc; only for this report
+
+    out(f"Cold (pages evicted before each class, `--mmap {mode}`), one pass, 1 thread:\n")
+    out("| query | queries | p50 ms | p99 ms | KiB read / query |")
+    out("|---|---:|---:|---:|---:|")
+    for name, chosen in queries(directory).items():
+        evict(directory)
+        with Snapshot.open(directory, mmap=mode) as snapshot:
+            before = Counters.of()
+            latency = Latency(name)
+            for kind, q, filters in chosen:
+                started = time.perf_counter()
+                snapshot.search_json(kind, q, **filters)
+                latency.samples.append(time.perf_counter() - started)
+            read = Counters.of().minus(before)
+        p50, p99 = latency.percentile(0.5) * 1e3, latency.percentile(0.99) * 1e3
+        kib = read.read_bytes / 1024 / len(chosen)
+        out(f"| {name} | {len(chosen)} | {p50:.2f} | {p99:.2f} | {kib:,.0f} |")
+    out("")
+
+
 def report(directory: Path, rounds: int, build: bool, out: Callable[[str], None]) -> None:
     with Snapshot.open(directory) as snapshot:
         tracks = snapshot.manifest.counts["tracks"]
@@ -179,9 +204,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("directories", nargs="+", type=Path, metavar="DIR")
     parser.add_argument("--rounds", type=int, default=20, help="passes over each query class")
     parser.add_argument("--build", action="store_true", help="also time a search index rebuild")
+    parser.add_argument(
+        "--cold", metavar="MODE", help="only the cold pass, read with --mmap MODE (on, off)"
+    )
     args = parser.parse_args(argv)
     for directory in args.directories:
-        report(directory, args.rounds, args.build, lambda line: print(line, flush=True))
+        if args.cold:
+            cold_report(directory, args.cold, lambda line: print(line, flush=True))
+        else:
+            report(directory, args.rounds, args.build, lambda line: print(line, flush=True))
     return 0
 
 
