@@ -40,7 +40,12 @@ from typing import Any
 import apsw
 
 from snapshot_api import pause
-from snapshot_api.files.sqlite import open_read_only, read_only_uri
+from snapshot_api.files.sqlite import (
+    open_read_only,
+    read_key_values,
+    read_only_uri,
+    remove_temporary_files,
+)
 from snapshot_api.identifiers import stored_barcode_key
 from snapshot_api.layout import SIDECAR_NAME, SIDECAR_SCHEMA_FILE, schema_sql
 from snapshot_api.progress import Reporter, format_count
@@ -106,30 +111,12 @@ def sidecar_path(directory: Path) -> Path:
 
 def remove_leftovers(directory: Path) -> list[Path]:
     """Delete temporary files of an interrupted build; returns those removed."""
-    removed = []
-    for suffix in TEMPORARY_SUFFIXES:
-        leftover = directory / (SIDECAR_NAME + suffix)
-        if leftover.exists():
-            leftover.unlink()
-            removed.append(leftover)
-    return removed
+    return remove_temporary_files(directory, SIDECAR_NAME, TEMPORARY_SUFFIXES)
 
 
 def read_meta(path: Path) -> dict[str, str] | None:
     """`sidecar_meta` of an existing sidecar, or None when it is missing or unreadable."""
-    if not path.is_file():
-        return None
-    try:
-        connection = open_read_only(path)
-        try:
-            return {
-                str(key): str(value)
-                for key, value in connection.execute("SELECT key, value FROM sidecar_meta")
-            }
-        finally:
-            connection.close()
-    except apsw.Error:
-        return None
+    return read_key_values(path, "sidecar_meta")
 
 
 def _chunks(rows: Iterator[tuple[int, Any, int]]) -> Iterator[list[tuple[int, Any, int]]]:

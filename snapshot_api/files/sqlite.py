@@ -43,6 +43,34 @@ class HeaderReport:
     problem: str | None
 
 
+def read_key_values(path: Path, table: str) -> dict[str, str] | None:
+    """The `key, value` rows of `table` in one of our own files (the sidecar's and the
+    search index's meta tables), or None when the file is missing or unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        connection = open_read_only(path)
+        try:
+            return {
+                str(k): str(v) for k, v in connection.execute(f"SELECT key, value FROM {table}")
+            }
+        finally:
+            connection.close()
+    except apsw.Error:
+        return None
+
+
+def remove_temporary_files(directory: Path, name: str, suffixes: tuple[str, ...]) -> list[Path]:
+    """Delete `name + suffix` files an interrupted build left in `directory`; those removed."""
+    removed = []
+    for suffix in suffixes:
+        leftover = directory / (name + suffix)
+        if leftover.exists():
+            leftover.unlink()
+            removed.append(leftover)
+    return removed
+
+
 def inspect(path: Path) -> HeaderReport:
     """Check that `path` is a complete SQLite database as far as its header can tell."""
     try:

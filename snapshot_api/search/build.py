@@ -43,7 +43,7 @@ from snapshot_api import __version__, pause
 from snapshot_api.build.sidecar import _temporary_files_in
 from snapshot_api.documents.indexes import index_on, quote
 from snapshot_api.errors import BuildError
-from snapshot_api.files.sqlite import open_read_only
+from snapshot_api.files.sqlite import open_read_only, read_key_values, remove_temporary_files
 from snapshot_api.layout import SEARCH_NAME, SEARCH_SCHEMA_FILE, schema_sql
 from snapshot_api.progress import Progress, Reporter, format_count
 from snapshot_api.search.index import RANKINGS, SEARCH_FORMAT, Ranking, SearchKind
@@ -82,29 +82,12 @@ def search_path(directory: Path) -> Path:
 
 
 def remove_leftovers(directory: Path) -> list[Path]:
-    removed = []
-    for suffix in TEMPORARY_SUFFIXES:
-        leftover = directory / (SEARCH_NAME + suffix)
-        if leftover.exists():
-            leftover.unlink()
-            removed.append(leftover)
-    return removed
+    return remove_temporary_files(directory, SEARCH_NAME, TEMPORARY_SUFFIXES)
 
 
 def read_meta(path: Path) -> dict[str, str] | None:
     """`search_meta` of an existing index, or None when missing or unreadable."""
-    if not path.is_file():
-        return None
-    try:
-        connection = open_read_only(path)
-        try:
-            return {
-                str(k): str(v) for k, v in connection.execute("SELECT key, value FROM search_meta")
-            }
-        finally:
-            connection.close()
-    except apsw.Error:
-        return None
+    return read_key_values(path, "search_meta")
 
 
 def current_stats(directory: Path, snapshot_id: str) -> SearchStats | None:
