@@ -10,21 +10,21 @@ and the same interrupted-process helpers.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import orjson
 import pytest
 import zstandard
 
-from snapshot_api import Snapshot, SnapshotError, __version__, pause
+from snapshot_api import Snapshot, SnapshotError, __version__
 from snapshot_api.build.pipeline import BuildError, build
 from snapshot_api.build.sidecar import read_meta
 from snapshot_api.identifiers import stored_barcode_key
@@ -33,7 +33,7 @@ from snapshot_api.manifest import Manifest
 from snapshot_api.progress import Reporter
 from snapshot_api.synth.sample import ensure_sample, sample_dir
 from snapshot_api.verify.verifier import verify
-from tests.support.fixtures import ROOT, CliRunner, SnapshotFactory, cli_command
+from tests.support.fixtures import ROOT, CliRunner, SnapshotFactory, paused_command
 
 QUIET = Reporter(quiet=True)
 MAIN_NAME = "spotify_clean.sqlite3"
@@ -237,33 +237,9 @@ def test_already_decompressed_files_are_skipped(
 # --- interruptions ---------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def paused_build(directory: Path, point: str) -> Iterator[subprocess.Popen[str]]:
-    """A real build process, stopped at `point` (it announces itself on stderr)."""
-    process = subprocess.Popen(
-        cli_command("build", str(directory)),
-        cwd=ROOT,
-        env={**os.environ, pause.ENV: point},
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        seen = []
-        for line in process.stderr:
-            seen.append(line)
-            if line.startswith(pause.MARKER):
-                break
-        else:
-            raise AssertionError(f"the build never reached {point}: {''.join(seen)}")
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()
+def paused_build(directory: Path, point: str) -> AbstractContextManager[subprocess.Popen[str]]:
+    """A real build process, stopped at `point`."""
+    return paused_command(point, "build", str(directory))
 
 
 @pytest.mark.parametrize("point", ["decompress", "sidecar"])

@@ -7,15 +7,17 @@ whichever pytest loaded last.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import zstandard
 
+from snapshot_api import pause
 from snapshot_api.layout import (
     MANIFEST_NAME,
     SEARCH_NAME,
@@ -56,6 +58,36 @@ def compress_dump(directory: Path) -> list[Path]:
 
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@contextlib.contextmanager
+def paused_command(point: str, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """A real `snapshot-api ARGS...` process, stopped at pause point `point` (it announces
+    itself on stderr), for the kill tests; killed and reaped afterwards."""
+    process = subprocess.Popen(
+        cli_command(*args),
+        cwd=ROOT,
+        env={**os.environ, pause.ENV: point},
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        seen = []
+        for line in process.stderr:
+            seen.append(line)
+            if line.startswith(pause.MARKER):
+                break
+        else:
+            raise AssertionError(f"{args[0]} never reached {point}: {''.join(seen)}")
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()
 
 
 def cli_command(*args: str) -> list[str]:

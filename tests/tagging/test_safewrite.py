@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import resource
 import signal
 import stat
 import subprocess
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import mutagen
 import orjson
 import pytest
 
-from snapshot_api import Snapshot, pause
+from snapshot_api import Snapshot
 from snapshot_api.errors import TaggingError
 from snapshot_api.tagging import Tagger, safewrite
-from tests.support.fixtures import ROOT, cli_command, run_command
+from tests.support.fixtures import ROOT, cli_command, paused_command, run_command
 from tests.support.handmade import SHARED_ISRC, TRACK
 from tests.tagging.audio_files import SUFFIXES, audio_part, copy_audio, get_tag, set_tags
 
@@ -34,33 +33,9 @@ def leftovers(directory: Path) -> list[Path]:
     return [p for p in directory.iterdir() if p.name.endswith(safewrite.TEMPORARY_SUFFIX)]
 
 
-@contextlib.contextmanager
-def paused_tag(*args: str) -> Iterator[subprocess.Popen[str]]:
+def paused_tag(*args: str) -> AbstractContextManager[subprocess.Popen[str]]:
     """A real `snapshot-api tag` process stopped at the write's pause point."""
-    process = subprocess.Popen(
-        cli_command("tag", *args),
-        cwd=ROOT,
-        env={**os.environ, pause.ENV: safewrite.PAUSE_POINT},
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        seen = []
-        for line in process.stderr:
-            seen.append(line)
-            if line.startswith(pause.MARKER):
-                break
-        else:
-            raise AssertionError(f"tag never reached its pause point: {''.join(seen)}")
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()
+    return paused_command(safewrite.PAUSE_POINT, "tag", *args)
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
