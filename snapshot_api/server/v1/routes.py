@@ -225,22 +225,6 @@ def _album_tracks_page(snapshot: Snapshot, key: str, page: Page, base: str) -> D
     )
 
 
-def album_tracks(context: AppContext) -> Asgi:
-    """`/v1/albums/{id}/tracks`: a paging object of simplified tracks, or 404."""
-    snapshot, links = context.snapshot, Links(context.settings.trusted_proxy)
-
-    async def v1_album_tracks(scope: Scope, receive: Receive, send: Send) -> None:
-        value = scope["path_params"]["id"]
-        key = _one_id(Kind.ALBUM, value, "v1_album_tracks")
-        page = _page(scope)
-        found = await _read(snapshot, _album_tracks_page, snapshot, key, page, links.base(scope))
-        if found is None:
-            raise ApiError(ErrorCode.NOT_FOUND, f"no album {value!r} in this snapshot")
-        await send_json(send, _json(found))
-
-    return _App(v1_album_tracks)
-
-
 def _artist_albums_page(snapshot: Snapshot, key: str, page: Page, base: str) -> Document | None:
     found = snapshot.artist_albums_json(key, page)
     if found is None:
@@ -257,20 +241,32 @@ def _artist_albums_page(snapshot: Snapshot, key: str, page: Page, base: str) -> 
     )
 
 
-def artist_albums(context: AppContext) -> Asgi:
-    """`/v1/artists/{id}/albums`: a paging object of the artist's own albums, newest first."""
-    snapshot, links = context.snapshot, Links(context.settings.trusted_proxy)
+def _listing(
+    kind: Kind, pager: Callable[[Snapshot, str, Page, str], Document | None], name: str
+) -> Callable[[AppContext], Asgi]:
+    """A paged listing of one object's children (`pager` makes the paging object), or 404."""
 
-    async def v1_artist_albums(scope: Scope, receive: Receive, send: Send) -> None:
-        value = scope["path_params"]["id"]
-        key = _one_id(Kind.ARTIST, value, "v1_artist_albums")
-        page = _page(scope)
-        found = await _read(snapshot, _artist_albums_page, snapshot, key, page, links.base(scope))
-        if found is None:
-            raise ApiError(ErrorCode.NOT_FOUND, f"no artist {value!r} in this snapshot")
-        await send_json(send, _json(found))
+    def make(context: AppContext) -> Asgi:
+        snapshot, links = context.snapshot, Links(context.settings.trusted_proxy)
 
-    return _App(v1_artist_albums)
+        async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+            value = scope["path_params"]["id"]
+            key = _one_id(kind, value, name)
+            found = await _read(snapshot, pager, snapshot, key, _page(scope), links.base(scope))
+            if found is None:
+                raise ApiError(ErrorCode.NOT_FOUND, f"no {kind.value} {value!r} in this snapshot")
+            await send_json(send, _json(found))
+
+        handler.__name__ = name
+        return _App(handler)
+
+    return make
+
+
+album_tracks = _listing(Kind.ALBUM, _album_tracks_page, "v1_album_tracks")
+"""`/v1/albums/{id}/tracks`: a paging object of simplified tracks."""
+artist_albums = _listing(Kind.ARTIST, _artist_albums_page, "v1_artist_albums")
+"""`/v1/artists/{id}/albums`: a paging object of the artist's own albums, newest first."""
 
 
 def _search(snapshot: Snapshot, query: QueryParams, base: str) -> Document:
