@@ -6,7 +6,8 @@ with and without filters, and prefixes; the Go server's method
 (`name LIKE '%q%' ORDER BY popularity DESC LIMIT 20`) on the same file for the
 ratio; index bytes per track; and, with `--build`, the search index build
 timed in a child process (µs per track, peak RSS); with `--cold MODE`, each query
-class once right after the page cache is evicted, with the bytes read. Prints a
+class once right after the page cache is evicted, with the bytes read; with
+`--http`, the classes end to end through one `serve` worker. Prints a
 Markdown section.
 
 Words are drawn from the snapshot itself: "common" are the synthetic
@@ -21,6 +22,7 @@ import itertools
 import random
 import sqlite3
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +32,14 @@ from snapshot_api import Snapshot
 from snapshot_api.layout import SEARCH_NAME
 from snapshot_api.search.text import words
 from snapshot_api.synth.text import Script, vocabulary
-from tools.bench.processes import PYTHON, run_measured
+from tools.bench.processes import (
+    PYTHON,
+    Background,
+    BenchError,
+    free_port,
+    run_measured,
+    wait_until_answers,
+)
 
 COMMON = ("love", "night", "heart", "fire", "dream", "light", "rain", "summer", "blue", "gold")
 RARE_RANK = 5_000
@@ -165,6 +174,35 @@ def cold_report(directory: Path, mode: str, out: Callable[[str], None]) -> None:
     out("")
 
 
+def http_report(directory: Path, rounds: int, out: Callable[[str], None]) -> None:
+    """The same query classes end to end through one `serve` worker, one client at a time."""
+    import httpx
+
+    port = free_port()
+    argv = [PYTHON, "-m", "snapshot_api", "serve", str(directory), "--port", str(port),
+            "--rate", "0", "--log-level", "warning"]  # fmt: skip
+    log = Path(tempfile.gettempdir()) / "snapshot-api-bench-search-http.log"
+    with Background(argv, log=log) as server:
+        wait_until_answers(server, port, "/ready", 60)
+        out("Over HTTP (one worker, one keep-alive client, documents included):\n")
+        out("| query | requests | p50 ms | p99 ms |")
+        out("|---|---:|---:|---:|")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            for name, chosen in queries(directory).items():
+                latency = Latency(name)
+                for round_number in range(rounds + 1):  # the first round warms
+                    for kind, q, filters in chosen:
+                        started = time.perf_counter()
+                        answer = client.get(f"/search/{kind}", params={"q": q, **filters})
+                        if answer.status_code != 200:
+                            raise BenchError(f"{answer.url}: {answer.status_code} {answer.text}")
+                        if round_number:
+                            latency.samples.append(time.perf_counter() - started)
+                p50, p99 = latency.percentile(0.5) * 1e3, latency.percentile(0.99) * 1e3
+                out(f"| {name} | {len(latency.samples)} | {p50:.2f} | {p99:.2f} |")
+    out("")
+
+
 def report(directory: Path, rounds: int, build: bool, out: Callable[[str], None]) -> None:
     with Snapshot.open(directory) as snapshot:
         tracks = snapshot.manifest.counts["tracks"]
@@ -204,12 +242,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("directories", nargs="+", type=Path, metavar="DIR")
     parser.add_argument("--rounds", type=int, default=20, help="passes over each query class")
     parser.add_argument("--build", action="store_true", help="also time a search index rebuild")
+    parser.add_argument("--http", action="store_true", help="only the pass over HTTP")
     parser.add_argument(
         "--cold", metavar="MODE", help="only the cold pass, read with --mmap MODE (on, off)"
     )
     args = parser.parse_args(argv)
     for directory in args.directories:
-        if args.cold:
+        if args.http:
+            http_report(directory, args.rounds, lambda line: print(line, flush=True))
+        elif args.cold:
             cold_report(directory, args.cold, lambda line: print(line, flush=True))
         else:
             report(directory, args.rounds, args.build, lambda line: print(line, flush=True))
