@@ -252,7 +252,7 @@ def options() -> Iterator[tuple[str, Option, Any]]:
             yield item.name, option, item.default
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     """A value as a user would type it (also the worker hand-over's text form)."""
     if value is None:
         return "none"
@@ -289,7 +289,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
             dest=name,
             action="append" if option.repeatable else "store",
             metavar=name.upper().split("_")[-1],
-            help=f"{option.help} (default {_show(default)}; env {env_of(name)})",
+            help=f"{option.help} (default {show_value(default)}; env {env_of(name)})",
         )
 
 
@@ -356,7 +356,7 @@ def encode_settings(settings: ServeSettings) -> str:
     so the hand-over needs nothing beyond the declaration.
     """
     values: dict[str, str | None] = {
-        name: _show(getattr(settings, name))
+        name: show_value(getattr(settings, name))
         for name, _option, _default in options()
         if getattr(settings, name) is not None  # unset: the worker takes the default
     }

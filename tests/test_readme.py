@@ -20,7 +20,7 @@ import httpx
 import orjson
 import pytest
 
-from snapshot_api.config import _show, flag_of, options
+from snapshot_api.config import flag_of, options, show_value
 from tests.support.fixtures import ROOT
 from tests.support.server_process import ServerProcess, start_server
 
@@ -145,7 +145,7 @@ def test_each_python_example_runs(
 def options_table() -> str:
     rows = ["| flag | default | meaning |", "|---|---|---|"]
     rows += [
-        f"| `{flag_of(name)}` | `{_show(default)}` | {option.help} |"
+        f"| `{flag_of(name)}` | `{show_value(default)}` | {option.help} |"
         for name, option, default in options()
     ]
     return "\n".join(rows)
