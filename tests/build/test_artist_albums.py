@@ -23,6 +23,7 @@ from snapshot_api.progress import Reporter
 from snapshot_api.verify.checks import full_scans
 from tests.support.fixtures import SnapshotFactory
 from tests.support.handmade import ARTIST, write_dump
+from tests.support.reference import own_album_ids
 
 MANY = 3_000
 BUSY = ARTIST[2]
@@ -58,22 +59,6 @@ def _add_albums(directory: Path) -> None:
     dump.close()
 
 
-def _expected(directory: Path, artist_id: str) -> list[str]:
-    dump = sqlite3.connect(directory / "spotify_clean.sqlite3")
-    found = dump.execute(
-        "SELECT DISTINCT al.rowid, al.id, al.release_date FROM artist_albums AS aa"
-        " JOIN artists AS ar ON ar.rowid = aa.artist_rowid"
-        " JOIN albums AS al ON al.rowid = aa.album_rowid"
-        " WHERE ar.id = ? AND aa.is_appears_on = 0 AND aa.is_implicit_appears_on = 0",
-        (artist_id,),
-    ).fetchall()
-    dump.close()
-    newest_first = sorted(
-        sorted(found), key=lambda row: (row[2] is not None, row[2] or ""), reverse=True
-    )
-    return [album_id for _rowid, album_id, _date in newest_first]
-
-
 @pytest.fixture(scope="module")
 def busy_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("busy-artist")
@@ -86,11 +71,11 @@ def busy_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_artist_is_numbered_newest_first(busy_snapshot: Path) -> None:
     with Snapshot.open(busy_snapshot) as snapshot:
         for artist_id in ARTIST.values():
-            expected = _expected(busy_snapshot, artist_id)
+            expected = own_album_ids(busy_snapshot, artist_id)
             page = snapshot.artist_albums(artist_id, limit=50)
             assert page["total"] == len(expected), artist_id
             assert [a["id"] for a in page["items"]] == expected[:50], artist_id
-        expected = _expected(busy_snapshot, BUSY)
+        expected = own_album_ids(busy_snapshot, BUSY)
         assert len(expected) == MANY + 1  # and the hand-made album it already had
         end = len(expected) - 50
         last = snapshot.artist_albums(f"spotify:artist:{BUSY}", limit=50, offset=end)

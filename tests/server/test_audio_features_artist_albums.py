@@ -20,6 +20,7 @@ import pytest
 from snapshot_api import Snapshot
 from tests.support.handmade import ALBUM, ARTIST, TRACK, write_dump
 from tests.support.prepare import prepare
+from tests.support.reference import own_album_ids
 from tests.support.server_process import start_server
 
 FEATURES = (
@@ -99,26 +100,10 @@ def test_without_usable_audio_features_every_track_has_none(featureless: Path) -
 # --- artist albums -------------------------------------------------------------------------
 
 
-def own_albums(directory: Path, artist_id: str) -> list[str]:
-    """The artist's own album ids, newest release first, computed from the dump's rows."""
-    dump = sqlite3.connect(directory / "spotify_clean.sqlite3")
-    found = dump.execute(
-        "SELECT DISTINCT al.rowid, al.id, al.release_date FROM artist_albums AS aa"
-        " JOIN artists AS ar ON ar.rowid = aa.artist_rowid"
-        " JOIN albums AS al ON al.rowid = aa.album_rowid"
-        " WHERE ar.id = ? AND aa.is_appears_on = 0 AND aa.is_implicit_appears_on = 0",
-        (artist_id,),
-    ).fetchall()
-    dump.close()
-    by_rowid = sorted(found)
-    newest_first = sorted(by_rowid, key=lambda row: row[2] or "", reverse=True)
-    return [album_id for _rowid, album_id, _date in newest_first]
-
-
 def test_artist_albums_are_own_albums_newest_first(
     client: httpx.Client, hand_snapshot: Path, library: Snapshot
 ) -> None:
-    expected = own_albums(hand_snapshot, ARTIST[1])
+    expected = own_album_ids(hand_snapshot, ARTIST[1])
     assert expected == [ALBUM[1], ALBUM[3]]
     page = client.get(f"/lookup/artist/{ARTIST[1]}/albums").json()
     assert [a["id"] for a in page["items"]] == expected

@@ -34,6 +34,26 @@ def _json_strings(text: object) -> list[str] | None:
     return [item for item in value if isinstance(item, str)]
 
 
+def own_album_ids(directory: Path, artist_id: str) -> list[str]:
+    """The artist's own albums (not appears-on), newest release first: release dates as
+    text, descending, no date last, ties by dump rowid; from the dump's rows."""
+    dump = sqlite3.connect(directory / "spotify_clean.sqlite3")
+    try:
+        found = dump.execute(
+            "SELECT DISTINCT al.rowid, al.id, al.release_date FROM artist_albums AS aa"
+            " JOIN artists AS ar ON ar.rowid = aa.artist_rowid"
+            " JOIN albums AS al ON al.rowid = aa.album_rowid"
+            " WHERE ar.id = ? AND aa.is_appears_on = 0 AND aa.is_implicit_appears_on = 0",
+            (artist_id,),
+        ).fetchall()
+    finally:
+        dump.close()
+    newest_first = sorted(
+        sorted(found), key=lambda row: (row[2] is not None, row[2] or ""), reverse=True
+    )
+    return [album_id for _rowid, album_id, _date in newest_first]
+
+
 class Reference:
     def __init__(self, directory: Path) -> None:
         main = next(
