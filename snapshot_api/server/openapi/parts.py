@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from snapshot_api.documents.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from snapshot_api.errors import InvalidIdentifier
 from snapshot_api.identifiers import MAX_INPUT_LENGTH, Kind, parse, path_pattern
 from snapshot_api.server.errors import ErrorCode
@@ -255,3 +256,23 @@ EXAMPLE_ARTIST_ALBUMS: dict[str, Any] = {
     "limit": 20,
     "offset": 0,
 }
+
+
+PAGE_PARAMETERS: list[Schema] = [
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": f"Items per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+    },
+    {
+        "name": "offset",
+        "in": "query",
+        "required": False,
+        "description": "Items to skip (default 0); any page costs the same.",
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+    },
+]
+"""`limit` and `offset` of a listing (`documents.paging.Page`: an artist's albums, an album's
+tracks on `/v1`)."""

@@ -21,7 +21,7 @@ from starlette.datastructures import QueryParams
 from starlette.types import Receive, Scope, Send
 
 from snapshot_api.config import ServeSettings
-from snapshot_api.documents.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Page
+from snapshot_api.documents.paging import Page
 from snapshot_api.errors import InvalidIdentifier, InvalidParameter
 from snapshot_api.identifiers import Kind, parse
 from snapshot_api.server import metrics
@@ -39,6 +39,7 @@ from snapshot_api.server.openapi.parts import (
     EXAMPLE_TRACK_ID,
     ISRC_PARAMETER,
     NO_ROUTE,
+    PAGE_PARAMETERS,
     UNAVAILABLE,
     UPC_PARAMETER,
     Schema,
@@ -317,24 +318,6 @@ def _audio_features_operation(settings: ServeSettings) -> Schema:
             "503": UNAVAILABLE,
         },
     }
-
-
-PAGE_PARAMETERS: list[Schema] = [
-    {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "description": f"Items per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).",
-        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-    },
-    {
-        "name": "offset",
-        "in": "query",
-        "required": False,
-        "description": "Items to skip (default 0); any page costs the same.",
-        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
-    },
-]
 
 
 def _artist_albums_operation(settings: ServeSettings) -> Schema:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from snapshot_api.config import ServeSettings
-from snapshot_api.documents.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from snapshot_api.documents.paging import DEFAULT_LIMIT
 from snapshot_api.identifiers import Kind, path_pattern
 from snapshot_api.search import params as search_params
 from snapshot_api.server.openapi.parts import (
@@ -25,6 +25,7 @@ from snapshot_api.server.openapi.parts import (
     EXAMPLE_AUDIO_FEATURES,
     EXAMPLE_TRACK,
     INTEGER,
+    PAGE_PARAMETERS,
     PLAIN_HEADERS,
     STRING,
     Schema,
@@ -369,25 +370,6 @@ def many_operation(kind: Kind) -> Callable[[ServeSettings], Schema]:
     return operation
 
 
-def _page_parameters(maximum: int = MAX_LIMIT) -> list[Schema]:
-    return [
-        {
-            "name": "limit",
-            "in": "query",
-            "required": False,
-            "description": f"1 to {maximum} (default {DEFAULT_LIMIT}).",
-            "schema": {"type": "integer", "minimum": 1, "maximum": maximum},
-        },
-        {
-            "name": "offset",
-            "in": "query",
-            "required": False,
-            "description": "Items to skip (default 0).",
-            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
-        },
-    ]
-
-
 def album_tracks_operation(settings: ServeSettings) -> Schema:
     album = EXAMPLES[Kind.ALBUM]
     return {
@@ -396,7 +378,7 @@ def album_tracks_operation(settings: ServeSettings) -> Schema:
         "summary": "An album's tracks as a Spotify paging object",
         "parameters": [
             path_parameter("id", Kind.ALBUM, "A Spotify album id or URI.", album["id"]),
-            *_page_parameters(),
+            *PAGE_PARAMETERS,
         ],
         "responses": {
             "200": json_answer(ref("SpotifyPagingSimplifiedTrack"), album["tracks"], "A page."),
@@ -424,7 +406,7 @@ def artist_albums_operation(settings: ServeSettings) -> Schema:
         "the items are the artist's own albums (not those it appears on).",
         "parameters": [
             path_parameter("id", Kind.ARTIST, "A Spotify artist id or URI.", artist["id"]),
-            *_page_parameters(),
+            *PAGE_PARAMETERS,
         ],
         "responses": {
             "200": json_answer(ref("SpotifyPagingArtistAlbum"), _plain(page), "A page."),
