@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from snapshot_api.config import flag_of, options, show_value
-from tests.support.fixtures import ROOT
+from tests.support.fixtures import ROOT, run_command
 from tests.support.server_process import ServerProcess, start_server
 
 README = (ROOT / "README.md").read_text()
@@ -53,14 +53,7 @@ def sample_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "XDG_CACHE_HOME": str(cache),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    made = subprocess.run(
-        [sys.executable, "-m", "snapshot_api", "sample"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    made = run_command("sample", env=environment, timeout=300)
     assert made.returncode == 0, made.stderr
     return environment
 
@@ -108,18 +101,25 @@ def test_each_curl_example_answers_data(line: str, sample_server: ServerProcess)
         assert not any(data["invalid"].values()), f"{line}: {data['invalid']}"
 
 
+def run_example(
+    argv: list[str], environment: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """An example as a user runs it: from the checkout, with the sample in their cache."""
+    return subprocess.run(
+        argv,
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("block", SAMPLE_BLOCKS)
 def test_each_shell_example_runs(block: str, sample_cache: dict[str, str], tmp_path: Path) -> None:
     script = "set -euo pipefail\n" + block.replace("/tmp/", f"{tmp_path}/")
-    done = subprocess.run(
-        ["bash", "-c", script],
-        cwd=ROOT,
-        env=sample_cache,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_example(["bash", "-c", script], sample_cache, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout.strip()
@@ -130,15 +130,7 @@ def test_each_python_example_runs(
     block: str, sample_cache: dict[str, str], sample_server: ServerProcess
 ) -> None:
     code = block.replace(DOCUMENTED_ADDRESS, sample_server.url)
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=sample_cache,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_example([sys.executable, "-c", code], sample_cache, timeout=120)
     assert done.returncode == 0, done.stderr
 
 
