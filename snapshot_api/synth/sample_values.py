@@ -6,10 +6,13 @@ serve` with no directory. The sample is synthesised with a fixed seed, so the
 values are the same on every machine; `tests/synth/test_sample_values.py`
 checks each one is found in a freshly made sample (a change to the synthesiser
 that moves them fails there, not in a user's hands). Importing this module
-loads nothing else: the server reads it at start-up.
+loads only `identifiers` (which the server has loaded anyway): it reads this at
+start-up.
 """
 
 from __future__ import annotations
+
+from snapshot_api.identifiers import stored_isrc_spellings
 
 ISRC = "GBZ5H6187514"
 """Of the track `TRACK_ID` (one track holds it)."""
@@ -30,7 +33,8 @@ MISSING_ISRC = "ZZ0000000000"
 
 def spelled_isrc(isrc: str = ISRC) -> str:
     """The ISRC as people paste it (lower case, hyphens): the same key as `isrc`."""
-    return f"{isrc[:2]}-{isrc[2:5]}-{isrc[5:7]}-{isrc[7:]}".lower()
+    *_others, hyphenated_lower = stored_isrc_spellings(isrc)
+    return hyphenated_lower
 
 
 def as_dict() -> dict[str, str]:
