@@ -135,7 +135,12 @@ def build_search(
     out = apsw.Connection(str(temporary))
     try:
         dump.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{CACHE_KIB}"):
+        for pragma in (
+            "auto_vacuum = INCREMENTAL",  # before any table: see _optimize
+            "journal_mode = OFF",
+            "synchronous = OFF",
+            f"cache_size = -{CACHE_KIB}",
+        ):
             out.execute(f"PRAGMA {pragma}").fetchall()
         out.execute(schema_sql(SEARCH_SCHEMA_FILE))
         for ranking in RANKINGS.values():
@@ -373,7 +378,8 @@ _NAMES = _NameCache()
 
 
 def _optimize(out: apsw.Connection, reporter: Reporter) -> float:
-    """Merge each table's segments into one, then list its terms (interruptible)."""
+    """Merge each table's segments into one, list its terms, then give back the pages
+    the merges freed (interruptible)."""
     started = time.monotonic()
     progress: Progress = reporter.progress("search index: merging segments", None)
     out.set_progress_handler(_ticker(lambda: progress.update(0, note="optimize")), 100_000)
@@ -390,6 +396,10 @@ def _optimize(out: apsw.Connection, reporter: Reporter) -> float:
                     "SELECT term FROM temp.vocabulary ORDER BY term"
                 )
                 out.execute("DROP TABLE temp.vocabulary")
+        # The segments merged away leave free pages (6% of the file at 10M tracks):
+        # moving the last pages into them and truncating costs a second where VACUUM
+        # would rewrite the whole file.
+        out.execute("PRAGMA incremental_vacuum").fetchall()
     except BaseException:
         progress.clear()
         raise
