@@ -28,14 +28,14 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import array
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import apsw
@@ -80,11 +80,19 @@ one read at a time (a b-tree descent is a chain of dependent reads), so this is 
 disk queue depth one lookup can reach: the disk measured 12.1k random reads/s at
 depth 1 and 50.9k at 32; 8 gave most of the gain on 2 cores without crowding them."""
 
-SPLIT_MIN_KEYS = 16
-"""Fewer keys than this are looked up on the calling thread: the hand-off to the
-pool (~50 us) would cost more than the reads it overlaps."""
+KEYS_PER_PART = 8
+"""Fewest keys a many-key lookup hands to one reader thread (fewer than twice this are
+looked up on the calling thread): the hand-off to the pool (~50 us) would cost more
+than the reads it overlaps."""
+
+DOCUMENTS_PER_PART = 2
+"""Fewest documents of a search or match page read by one reader thread: a cold
+document is ~20 dependent page reads (~1.6 ms at queue depth 1), so even two are
+worth a hand-off; a page of 20 is read by 8 threads at once."""
 
 Document = dict[str, Any]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 _sqlite_configured = False
@@ -435,24 +443,44 @@ class Snapshot:
                 f"{self.directory}: barcode lookups need {SIDECAR_NAME} (run build)"
             )
         keys = list(canonical_keys)
-        if self.uses_mmap or len(keys) < SPLIT_MIN_KEYS or getattr(_pool_thread, "active", False):
-            return self._lookup_here(kind, keys)
-        # Contiguous chunks keep each thread's statements as large as possible
-        # (a fixed number of statements per chunk); the answer is merged in key order.
-        chunks = min(READ_THREADS, len(keys) // (SPLIT_MIN_KEYS // 2))
-        size = -(-len(keys) // chunks)
-        pool = self._reader_pool()
-        futures = [
-            pool.submit(self._lookup_here, kind, keys[start : start + size])
-            for start in range(0, len(keys), size)
-        ]
         merged: dict[str, bytes] = {}
-        for future in futures:
-            merged.update(future.result())
+        for part in self._in_parts(keys, partial(self._lookup_here, kind), KEYS_PER_PART):
+            merged.update(part)
         return merged
 
     def _lookup_here(self, kind: Kind, keys: Sequence[str]) -> dict[str, bytes]:
         return documents.lookup(self._connection(), self._queries, kind, keys)
+
+    def _in_parts(
+        self, items: Sequence[T], work: Callable[[Sequence[T]], R], smallest: int
+    ) -> list[R]:
+        """`work(items)` on this thread, or in `pread` mode (the data presumed cold) over
+        contiguous parts of at least `smallest` items on the reader threads, so that their
+        disk reads wait at once; the results in the parts' order.
+
+        Contiguous parts keep each thread's statements as large as possible (a fixed
+        number of statements per part). Work already on a reader thread is not split
+        again: no thread waits on the pool it runs in.
+        """
+        if self.uses_mmap or len(items) < 2 * smallest or getattr(_pool_thread, "active", False):
+            return [work(items)]
+        size = -(-len(items) // min(READ_THREADS, len(items) // smallest))
+        pool = self._reader_pool()
+        futures = [
+            pool.submit(work, items[start : start + size]) for start in range(0, len(items), size)
+        ]
+        return [future.result() for future in futures]
+
+    def _page_documents(self, kind: SearchKind, rowids: Sequence[int]) -> dict[int, bytes]:
+        """The documents of a search or match page by dump rowid, read in parts."""
+
+        def read(part: Sequence[int]) -> dict[int, bytes]:
+            return self._searcher.documents(self._connection(), kind, part)
+
+        merged: dict[int, bytes] = {}
+        for part in self._in_parts(rowids, read, DOCUMENTS_PER_PART):
+            merged.update(part)
+        return merged
 
     def album_tracks_json(self, canonical_album_id: str) -> bytes | None:
         """The album's track documents as a JSON array; None when no such album."""
@@ -575,7 +603,9 @@ class Snapshot:
             SearchKind(kind), q, artist=artist, album=album, limit=limit, offset=offset
         )
         self._require_search()
-        return self._searcher.run_json(self._connection(), wanted)
+        rowids = self._searcher.rowids(self._connection(), wanted)
+        texts = self._page_documents(wanted.kind, rowids)
+        return b"[" + b",".join(texts[r] for r in rowids if r in texts) + b"]"
 
     def _require_search(self) -> None:
         if self._search_file is None:
@@ -650,20 +680,19 @@ class Snapshot:
     # --- match (snapshot_api.match) ------------------------------------------------------
 
     def _matched_json(self, requests: Sequence[match_params.MatchRequest]) -> list[bytes]:
-        """One JSON array of scored candidates per request, in order; the documents of
-        every request's candidates come from one statement."""
+        """One JSON array of scored candidates per request, in order; many requests are
+        run in parts on the reader threads in `pread` mode."""
         self._require_search()
+        return [
+            answer for part in self._in_parts(requests, self._matched_here, 1) for answer in part
+        ]
+
+    def _matched_here(self, requests: Sequence[match_params.MatchRequest]) -> list[bytes]:
+        """The requests' answers; the documents of all their candidates are read at once."""
         connection = self._connection()
         results: list[list[Scored]] = [self._matcher.run(connection, r) for r in requests]
         rowids = list(dict.fromkeys(s.row.rowid for found in results for s in found))
-        texts: dict[int, bytes] = {}
-        if rowids:
-            binding = apsw.carray(array.array("q", rowids))
-            sql = self._searcher.documents_sql[SearchKind.TRACK]
-            texts = {
-                int(rowid): documents.utf8(text)
-                for rowid, text in connection.execute(sql, (binding,))
-            }
+        texts = self._page_documents(SearchKind.TRACK, rowids)
         answers = []
         for found in results:
             items = [

@@ -6,18 +6,25 @@ session and shared:
 - `built_snapshot`: the same dump after `snapshot-api build` (sidecar + manifest).
 Both are shared: treat them as read-only. A test that changes files (corrupts,
 deletes, chmods, rebuilds) takes a private copy from `snapshot_factory`.
+`snap` opens `built_snapshot` once per module in each read mode (`auto` is one of
+them), so the tests using it run twice: the documents must not depend on the mode, and
+with mmap `off` a many-key lookup, a search page's documents and many matches
+are read in parts on the reader threads, and must answer the same as in one piece.
 `run_cli` runs `python -m snapshot_api ...` as a real process.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
+from snapshot_api import Snapshot
 from snapshot_api.build.pipeline import build
 from snapshot_api.progress import Reporter
+from snapshot_api.readmode import ReadMode
 from snapshot_api.synth.generate import synthesize
 from tests.support.fixtures import (
     CliRunner,
@@ -53,6 +60,13 @@ def built_snapshot(synthetic_dump: Path, tmp_path_factory: pytest.TempPathFactor
     copy_snapshot(synthetic_dump, directory)
     build(directory, reporter=Reporter(quiet=True))
     return directory
+
+
+@pytest.fixture(scope="module", params=[ReadMode.ON, ReadMode.OFF], ids=lambda mode: f"mmap-{mode}")
+def snap(built_snapshot: Path, request: pytest.FixtureRequest) -> Iterator[Snapshot]:
+    """`built_snapshot` open in each read mode (see the module docstring)."""
+    with Snapshot.open(built_snapshot, mmap=request.param) as snapshot:
+        yield snapshot
 
 
 @pytest.fixture

@@ -16,15 +16,7 @@ import pytest
 
 from snapshot_api import Snapshot
 from snapshot_api.identifiers import Kind, parse_many, stored_barcode_key
-from snapshot_api.readmode import ReadMode
 from tests.support.reference import Reference
-
-
-@pytest.fixture(scope="module", params=list(ReadMode), ids=lambda mode: f"mmap-{mode}")
-def snap(built_snapshot: Path, request: pytest.FixtureRequest) -> Iterator[Snapshot]:
-    """Every test runs in every read mode: the documents must not depend on it."""
-    with Snapshot.open(built_snapshot, mmap=request.param) as snapshot:
-        yield snapshot
 
 
 @pytest.fixture(scope="module")

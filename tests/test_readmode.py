@@ -82,7 +82,7 @@ def test_every_descriptor_sqlite_opens_is_advised_random_in_pread_mode(
 ) -> None:
     files = [p for p in built_snapshot.iterdir() if p.suffix == ".sqlite3"]
     keys = _isrcs(built_snapshot, 200)
-    assert len(keys) >= snapshot.SPLIT_MIN_KEYS
+    assert len(keys) >= 2 * snapshot.KEYS_PER_PART
     before = _descriptors_on(files)
     with Snapshot.open(built_snapshot, mmap="off") as snap:
         assert not snap.uses_mmap and snap.overlaps_reads

@@ -10,7 +10,8 @@
   (`snapshot_search_fold`, a function registered on each connection), so
   bigrams found apart do not count as the run.
 - The page's documents come from the lookups' own SQL by rowid
-  (`documents.by_rowid_sql`), in one statement, and are put back in index order.
+  (`documents.by_rowid_sql`); the caller puts them back in index order (and in
+  `pread` mode reads them in parts on several threads, `Snapshot`).
 """
 
 from __future__ import annotations
@@ -245,22 +246,17 @@ class Searcher:
         )
         return [int(row[0]) for row in connection.execute(sql, bindings)]
 
-    def documents_json(
+    def documents(
         self, connection: apsw.Connection, kind: SearchKind, rowids: Sequence[int]
-    ) -> list[bytes]:
-        """The documents of `rowids`, in that order (one statement)."""
+    ) -> dict[int, bytes]:
+        """The documents of those `rowids` that exist, by rowid (one statement)."""
         if not rowids:
-            return []
+            return {}
         binding = apsw.carray(array.array("q", rowids))
-        found = {
+        return {
             int(rowid): documents.utf8(text)
             for rowid, text in connection.execute(self.documents_sql[kind], (binding,))
         }
-        return [found[rowid] for rowid in rowids if rowid in found]
-
-    def run_json(self, connection: apsw.Connection, wanted: Request) -> bytes:
-        texts = self.documents_json(connection, wanted.kind, self.rowids(connection, wanted))
-        return b"[" + b",".join(texts) + b"]"
 
     def sample_plans(self) -> dict[str, tuple[str, tuple[object, ...]]]:
         """Every search statement with representative bindings, for EXPLAIN QUERY PLAN."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,6 @@ CASES = 40
 @pytest.fixture(scope="module")
 def rows(built_snapshot: Path) -> MatchRows:
     return MatchRows(built_snapshot)
-
-
-@pytest.fixture(scope="module")
-def snap(built_snapshot: Path) -> Iterator[Snapshot]:
-    with Snapshot.open(built_snapshot) as snapshot:
-        yield snapshot
 
 
 def scores_of(found: list[dict[str, Any]], track: TrackRow) -> list[float]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,6 @@ from tests.support.search_reference import SearchReference, no_space, words
 @pytest.fixture(scope="module")
 def reference(built_snapshot: Path) -> SearchReference:
     return SearchReference(built_snapshot)
-
-
-@pytest.fixture(scope="module")
-def snap(built_snapshot: Path) -> Iterator[Snapshot]:
-    with Snapshot.open(built_snapshot) as snapshot:
-        yield snapshot
 
 
 def ids(documents: list[dict[str, object]]) -> list[object]:
