@@ -27,9 +27,11 @@ def snap(built_snapshot: Path) -> Iterator[Snapshot]:
         yield opened
 
 
-@pytest.fixture(scope="module")
-def match_server(built_snapshot: Path) -> Iterator[ServerProcess]:
-    server = start_server(built_snapshot, "--rate", "1000", "--burst", "2000")
+@pytest.fixture(scope="module", params=["on", "off"], ids=lambda mode: f"mmap-{mode}")
+def match_server(built_snapshot: Path, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """In both read modes: with `off` each request runs on the reader threads."""
+    limits = ("--rate", "1000", "--burst", "2000")
+    server = start_server(built_snapshot, *limits, "--mmap", request.param)
     yield server
     server.stop(signal.SIGKILL)
 

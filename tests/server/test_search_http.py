@@ -16,9 +16,10 @@ from tests.support.fixtures import CliRunner, SnapshotFactory
 from tests.support.server_process import ServerProcess, start_server
 
 
-@pytest.fixture(scope="module")
-def search_server(built_snapshot: Path) -> Iterator[ServerProcess]:
-    server = start_server(built_snapshot, "--rate", "0")
+@pytest.fixture(scope="module", params=["on", "off"], ids=lambda mode: f"mmap-{mode}")
+def search_server(built_snapshot: Path, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """In both read modes: with `off` each request runs on the reader threads."""
+    server = start_server(built_snapshot, "--rate", "0", "--mmap", request.param)
     yield server
     server.stop(signal.SIGKILL)
 

@@ -70,7 +70,9 @@ def _key(kind: Kind, value: str, metric_kind: str | None = None) -> str:
         raise api_error_of(exc) from None
 
 
-async def _read(snapshot: Snapshot, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+async def run_read(
+    snapshot: Snapshot, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
     """`call` on the loop, or on the snapshot's reader threads in `pread` mode."""
     if not snapshot.overlaps_reads:
         return call(*args, **kwargs)
@@ -109,7 +111,7 @@ class LookupMany:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = self.kind
         key = _key(kind, scope["path_params"][self.parameter])
-        text = (await _read(self.snapshot, self.snapshot.lookup_json, kind, (key,)))[key]
+        text = (await run_read(self.snapshot, self.snapshot.lookup_json, kind, (key,)))[key]
         metrics.count_lookups(kind.value, "miss" if text == b"[]" else "hit")
         await send_json(send, text)
 
@@ -126,7 +128,7 @@ class LookupOne:
         kind = self.kind
         value = scope["path_params"]["id"]
         key = _key(kind, value)
-        text = (await _read(self.snapshot, self.snapshot.lookup_json, kind, (key,))).get(key)
+        text = (await run_read(self.snapshot, self.snapshot.lookup_json, kind, (key,))).get(key)
         if text is None:
             metrics.count_lookups(kind.value, "miss")
             raise _not_found(kind.value, value)
@@ -145,7 +147,7 @@ class AlbumTracks:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         value = scope["path_params"]["id"]
         key = _key(Kind.ALBUM, value, ALBUM_TRACKS)
-        text = await _read(self.snapshot, self.snapshot.album_tracks_json, key)
+        text = await run_read(self.snapshot, self.snapshot.album_tracks_json, key)
         if text is None:
             metrics.count_lookups(ALBUM_TRACKS, "miss")
             raise _not_found("album", value)
@@ -170,7 +172,7 @@ class AudioFeaturesOne:
         kind = Kind.AUDIO_FEATURES
         value = scope["path_params"]["id"]
         key = _key(kind, value)
-        text = (await _read(self.snapshot, self.snapshot.lookup_json, kind, (key,))).get(key)
+        text = (await run_read(self.snapshot, self.snapshot.lookup_json, kind, (key,))).get(key)
         if text is None:
             metrics.count_lookups(kind.value, "miss")
             raise ApiError(
@@ -201,7 +203,7 @@ class ArtistAlbums:
         value = scope["path_params"]["id"]
         key = _key(Kind.ARTIST, value, ARTIST_ALBUMS)
         page = page_of(scope)
-        found = await _read(self.snapshot, self.snapshot.artist_albums_json, key, page)
+        found = await run_read(self.snapshot, self.snapshot.artist_albums_json, key, page)
         if found is None:
             metrics.count_lookups(ARTIST_ALBUMS, "miss")
             raise _not_found("artist", value)

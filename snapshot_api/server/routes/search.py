@@ -4,7 +4,9 @@ The Go server's routes and parameter names (`q`, `limit`, `offset`), so its
 clients work unchanged, plus `artist=` / `album=` filters. A search is an
 index walk in ranking order that stops after `offset + limit` hits, then one
 set-based statement for the page's documents: a fraction of a millisecond
-warm, so it runs on the event loop like single lookups. Parameter rules
+warm, so it runs on the event loop like single lookups, and in `pread` mode on
+the reader threads like them (a cold search waits on dozens of dependent page reads: on
+the loop it would stall every other request behind the disk). Parameter rules
 (ranges, defaults) belong to the library (`snapshot_api.search.params`); an
 invalid one is a 400 naming it, a snapshot built with `--no-search` a 503.
 """
@@ -41,6 +43,7 @@ from snapshot_api.server.openapi.parts import (
     ref,
 )
 from snapshot_api.server.responses import JSONBytes
+from snapshot_api.server.routes.lookup import run_read
 from snapshot_api.server.routing import DATA, AppContext, Endpoint
 from snapshot_api.synth import sample_values as sample
 
@@ -66,7 +69,7 @@ def _handler(kind: SearchKind) -> Callable[[AppContext], RequestHandler]:
         async def search(request: Request) -> Response:
             query = request.query_params
             given = {name: query.get(name) for name in names}
-            body = snapshot.search_json(kind, **given)
+            body = await run_read(snapshot, snapshot.search_json, kind, **given)
             metrics.count_lookups(f"search_{kind.value}", "miss" if body == b"[]" else "hit")
             return JSONBytes(body)
 

@@ -32,7 +32,7 @@ from snapshot_api.search import params as search_params
 from snapshot_api.server import metrics
 from snapshot_api.server.errors import ApiError, ErrorCode, api_error_of
 from snapshot_api.server.ratelimit import charge_batch_items
-from snapshot_api.server.routes.lookup import _read, send_json
+from snapshot_api.server.routes.lookup import run_read, send_json
 from snapshot_api.server.routing import DATA_PER_HOST, UNCACHED, AppContext, Endpoint
 from snapshot_api.server.v1 import objects
 from snapshot_api.server.v1 import schemas as described
@@ -174,7 +174,7 @@ def one(kind: Kind) -> Callable[[AppContext], Asgi]:
         async def handler(scope: Scope, receive: Receive, send: Send) -> None:
             value = scope["path_params"]["id"]
             key = _one_id(kind, value, _metric(kind))
-            found = await _read(snapshot, answer, snapshot, [key], links.base(scope))
+            found = await run_read(snapshot, answer, snapshot, [key], links.base(scope))
             if key not in found:
                 metrics.count_lookups(_metric(kind), "miss")
                 raise ApiError(ErrorCode.NOT_FOUND, f"no {word} {value!r} in this snapshot")
@@ -198,7 +198,7 @@ def many(kind: Kind) -> Callable[[AppContext], Asgi]:
             keys = _ids(scope, kind)
             distinct = list(dict.fromkeys(keys))
             await charge_batch_items(scope, len(distinct))
-            found = await _read(snapshot, answer, snapshot, distinct, links.base(scope))
+            found = await run_read(snapshot, answer, snapshot, distinct, links.base(scope))
             metrics.count_lookups(_metric(kind), "hit", len(found))
             metrics.count_lookups(_metric(kind), "miss", len(distinct) - len(found))
             await send_json(send, _json({section: [found.get(key) for key in keys]}))
@@ -252,7 +252,7 @@ def _listing(
         async def handler(scope: Scope, receive: Receive, send: Send) -> None:
             value = scope["path_params"]["id"]
             key = _one_id(kind, value, name)
-            found = await _read(snapshot, pager, snapshot, key, _page(scope), links.base(scope))
+            found = await run_read(snapshot, pager, snapshot, key, _page(scope), links.base(scope))
             if found is None:
                 raise ApiError(ErrorCode.NOT_FOUND, f"no {kind.value} {value!r} in this snapshot")
             await send_json(send, _json(found))
@@ -309,7 +309,7 @@ def search(context: AppContext) -> Asgi:
     snapshot, links = context.snapshot, Links(context.settings.trusted_proxy)
 
     async def v1_search(scope: Scope, receive: Receive, send: Send) -> None:
-        found = await _read(snapshot, _search, snapshot, _query(scope), links.base(scope))
+        found = await run_read(snapshot, _search, snapshot, _query(scope), links.base(scope))
         await send_json(send, _json(found))
 
     return _App(v1_search)
