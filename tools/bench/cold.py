@@ -1,14 +1,16 @@
 """The cold-cache bench: lookups right after the snapshot's pages are evicted, per read mode.
 
-    python -m tools.bench.cold DIR [--output cold.md] [--modes on,off] [--quick]
+    python -m tools.bench.cold DIR [--output cold.md] [--modes on,off] [--no-names]
 
 For each read mode: evict (`drop_caches` as root, and `posix_fadvise(DONTNEED)` on
-every file), then measure ISRC lookups cold, in-process (1 and 16 threads, batches
-of 400) and over HTTP against one worker (wrk, 1 and 16 connections, batches of
-400), then the same warm. Each figure carries the bytes and 4 KiB pages read from
-disk per item (`read_bytes` of /proc/PID/io) and the major page faults per item
-(the mapped reads), and is set against the disk's own random-read limit measured
-in the same run (fio, O_DIRECT 4 KiB random reads at queue depths 1 and 16).
+every file), then measure cold, in-process, ISRC lookups (1 and 16 threads, batches
+of 400), name searches (1 and 16 threads) and matches (1 and 16 threads, batches of
+100 through `match_tracks`), and ISRC lookups over HTTP against one worker (wrk, 1
+and 16 connections, batches of 400), then the same warm. Each figure carries the
+bytes and 4 KiB pages read from disk per item (`read_bytes` of /proc/PID/io) and the
+major page faults per item (the mapped reads), and is set against the disk's own
+random-read limit measured in the same run (fio, O_DIRECT 4 KiB random reads at
+queue depths 1, 16 and 32).
 Prints a Markdown section on stdout (or writes it to --output).
 """
 
@@ -23,7 +25,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -31,6 +35,8 @@ from snapshot_api import Snapshot
 from snapshot_api.identifiers import Kind
 from snapshot_api.readmode import ReadMode, mem_available, total_bytes, use_mmap
 from tools.bench import keys as bench_keys
+from tools.bench import match as match_bench
+from tools.bench import search as search_bench
 from tools.bench import wrk
 from tools.bench.processes import (
     PYTHON,
@@ -46,6 +52,11 @@ PAGE = 4096
 RANDOM_READ_KIB = 256
 """Above this many KiB read per item, the reads are readahead, not random 4 KiB reads."""
 BATCH = 400
+MATCH_BATCH = 100
+NAME_WORK = ("search", "match")
+"""Words of the cases that are not ISRC lookups (the disk limit is quoted in lookups)."""
+Query = tuple[str, str, dict[str, str]]
+T = TypeVar("T")
 ON_THE_LOOP = (
     "import sys; from snapshot_api.snapshot import Snapshot; "
     "Snapshot.overlaps_reads = property(lambda self: False); "
@@ -152,14 +163,15 @@ def _timed(run: Callable[[], int], pid: int | str = "self") -> tuple[float, int,
     return items / elapsed, items, Counters.of(pid).minus(before)
 
 
-def inprocess(
-    snapshot: Snapshot, keys: Sequence[str], threads: int, batch: int
+def threaded(
+    items: Sequence[T], threads: int, batch: int, call: Callable[[list[T]], object]
 ) -> Callable[[], int]:
-    chunks = [list(keys[i : i + batch]) for i in range(0, len(keys), batch)]
+    """A run of `call` over `items` in chunks of `batch`, on `threads` threads at once."""
+    chunks = [list(items[i : i + batch]) for i in range(0, len(items), batch)]
 
-    def work(part: list[list[str]]) -> None:
+    def work(part: list[list[T]]) -> None:
         for chunk in part:
-            snapshot.lookup_json(Kind.ISRC, chunk)
+            call(chunk)
 
     def run() -> int:
         workers = [
@@ -169,29 +181,96 @@ def inprocess(
             worker.start()
         for worker in workers:
             worker.join()
-        return len(keys)
+        return len(items)
 
     return run
 
 
-def measure_inprocess(
-    directory: Path, mode: str, fresh: Sequence[str], counts: dict[str, int]
-) -> list[Figure]:
+def isrc_lookups(snapshot: Snapshot) -> Callable[[list[str]], object]:
+    return partial(snapshot.lookup_json, Kind.ISRC)
+
+
+def searches(snapshot: Snapshot) -> Callable[[list[Query]], object]:
+    def run(chunk: list[Query]) -> None:
+        for kind, q, filters in chunk:
+            snapshot.search_json(kind, q, **filters)
+
+    return run
+
+
+def matches_one_by_one(snapshot: Snapshot) -> Callable[[list[dict[str, Any]]], object]:
+    def run(chunk: list[dict[str, Any]]) -> None:
+        for given in chunk:
+            snapshot.match_track_json(**given)
+
+    return run
+
+
+def matches_together(snapshot: Snapshot) -> Callable[[list[dict[str, Any]]], object]:
+    return snapshot.match_tracks
+
+
+@dataclass(frozen=True, slots=True)
+class Case(Generic[T]):
+    """One in-process case: `call` of a snapshot over `items`, `threads` callers at once."""
+
+    name: str
+    items: Sequence[T]
+    threads: int
+    batch: int
+    call: Callable[[Snapshot], Callable[[list[T]], object]]
+
+
+def name_cases(directory: Path) -> list[Case[Any]]:
+    """Search queries and matches, each item never asked before in the run (a cold pass
+    must not find another case's pages cached): rare words alone, after a common word,
+    and as artist names; matches of held-out tracks as a tagger holds them."""
+    rare = search_bench.rare_words(directory, 600, seed=5)
+    common = search_bench.COMMON
+    asked: list[Query] = []
+    for n, word in enumerate(rare):
+        asked.append([("track", word, {}), ("track", f"{common[n % len(common)]} {word}", {}),
+                      ("artist", word, {})][n % 3])  # fmt: skip
+    samples = [
+        match_bench.inputs(sample, "exact")
+        for sample in match_bench.sample_tracks(directory, 1400, seed=13)
+    ]
+    return [
+        Case("in-process search, 1 thread", asked[:150], 1, 1, searches),
+        Case("in-process search, 16 threads", asked[150:], 16, 1, searches),
+        Case("in-process match, 1 thread", samples[:200], 1, 1, matches_one_by_one),
+        Case("in-process match, 16 threads", samples[200:800], 16, 1, matches_one_by_one),
+        Case(
+            f"in-process match_tracks {MATCH_BATCH}, 1 caller",
+            samples[800:],
+            1,
+            MATCH_BATCH,
+            matches_together,
+        ),
+    ]
+
+
+def isrc_cases(fresh: Sequence[str]) -> list[Case[str]]:
+    # sized so that mmap's cold passes (about 40 lookups/s on one thread) stay under a minute
+    return [
+        Case("in-process single, 1 thread", fresh[:600], 1, 1, isrc_lookups),
+        Case("in-process single, 16 threads", fresh[600:3000], 16, 1, isrc_lookups),
+        Case(f"in-process batch {BATCH}, 1 caller", fresh[3000:5400], 1, BATCH, isrc_lookups),
+    ]
+
+
+def measure_inprocess(directory: Path, mode: str, cases: Sequence[Case[Any]]) -> list[Figure]:
     figures = []
-    cases = [("in-process single, 1 thread", 1, 1), ("in-process single, 16 threads", 16, 1),
-             (f"in-process batch {BATCH}, 1 caller", 1, BATCH)]  # fmt: skip
-    offset = 0
-    for case, threads, batch in cases:
-        chosen = fresh[offset : offset + counts[case]]
-        offset += counts[case]
+    for case in cases:
         for state in ("cold", "warm"):
             if state == "cold":
                 evict(directory)
             with Snapshot.open(directory, mmap=mode) as snapshot:
-                if state == "warm":  # the same keys again: every page they need is cached
-                    inprocess(snapshot, chosen, 4, batch)()
-                rate, items, read = _timed(inprocess(snapshot, chosen, threads, batch))
-            figures.append(Figure(case, mode, state, rate, items, read))
+                call = case.call(snapshot)
+                if state == "warm":  # the same items again: every page they need is cached
+                    threaded(case.items, 4, case.batch, call)()
+                rate, items, read = _timed(threaded(case.items, case.threads, case.batch, call))
+            figures.append(Figure(case.name, mode, state, rate, items, read))
             say(_line(figures[-1]))
     return figures
 
@@ -256,7 +335,11 @@ def render(
     size = total_bytes(files)
     available = mem_available()
     auto = "mmap" if use_mmap(ReadMode.AUTO, size, available) else "pread"
-    per_lookup_pages = [f.pages_per_item for f in figures if f.state == "cold" and f.mode == "off"]
+    per_lookup_pages = [
+        f.pages_per_item
+        for f in figures
+        if f.state == "cold" and f.mode == "off" and not any(w in f.case for w in NAME_WORK)
+    ]
     pages = sorted(per_lookup_pages)[len(per_lookup_pages) // 2] if per_lookup_pages else 30.0
     lines = [
         f"Generated by `python -m tools.bench.cold {directory}` in {took / 60:.1f} minutes "
@@ -311,21 +394,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10, help="per wrk run")
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--no-inprocess", action="store_true")
+    parser.add_argument("--no-names", action="store_true", help="no search or match cases")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     directory: Path = args.directory
     main_file = directory / "spotify_clean.sqlite3"
     limits = {depth: disk_limit(main_file, depth, 5) for depth in (1, 16, 32)}
     say(f"disk: {limits}")
-    # sized so that mmap's cold passes (about 40 lookups/s on one thread) stay under a minute
-    counts = {"in-process single, 1 thread": 600, "in-process single, 16 threads": 2400,
-              f"in-process batch {BATCH}, 1 caller": 2400}  # fmt: skip
     fresh = bench_keys.sample(directory, 40_000, 11, [Kind.ISRC]).of(Kind.ISRC)
+    cases: list[Case[Any]] = [*isrc_cases(fresh), *([] if args.no_names else name_cases(directory))]
     method = evict(directory)
     figures: list[Figure] = []
     for mode in args.modes.split(","):
         if not args.no_inprocess and mode != "off-loop":
-            figures += measure_inprocess(directory, mode, fresh, counts)
+            figures += measure_inprocess(directory, mode, cases)
         if not args.no_http:
             figures += measure_http(
                 directory, mode, fresh[16_000:], args.seconds, directory.parent / "logs"
