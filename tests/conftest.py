@@ -6,8 +6,9 @@ session and shared:
 - `built_snapshot`: the same dump after `snapshot-api build` (sidecar + manifest).
 Both are shared: treat them as read-only. A test that changes files (corrupts,
 deletes, chmods, rebuilds) takes a private copy from `snapshot_factory`.
-`snap` opens `built_snapshot` once per module in each read mode (`auto` is one of
-them), so the tests using it run twice: the documents must not depend on the mode, and
+`snap` opens `built_snapshot` once per module with mmap `on` and `off` (`auto` always
+resolves to one of them), so the tests using it run twice: the documents must not
+depend on the mode, and
 with mmap `off` a many-key lookup, a search page's documents and many matches
 are read in parts on the reader threads, and must answer the same as in one piece.
 `run_cli` runs `python -m snapshot_api ...` as a real process.

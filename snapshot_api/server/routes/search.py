@@ -5,8 +5,10 @@ clients work unchanged, plus `artist=` / `album=` filters. A search is an
 index walk in ranking order that stops after `offset + limit` hits, then one
 set-based statement for the page's documents: a fraction of a millisecond
 warm, so it runs on the event loop like single lookups, and in `pread` mode on
-the reader threads like them (a cold search waits on dozens of dependent page reads: on
-the loop it would stall every other request behind the disk). Parameter rules
+the reader threads like them: a cold search reads 130-160 pages at 10M tracks
+(BENCHMARKS.md), which on the loop would stall every other request behind the
+disk. There its page is read by that one thread; concurrent requests overlap
+instead. Parameter rules
 (ranges, defaults) belong to the library (`snapshot_api.search.params`); an
 invalid one is a 400 naming it, a snapshot built with `--no-search` a 503.
 """
