@@ -94,10 +94,12 @@ def test_etag_rate_limit_and_cors_like_every_data_route(
         ({"title": "love", "artist": "x", "limit": "0"}, "limit"),
         ({"title": "love", "artist": "x", "limit": "ten"}, "limit"),
         ({"title": "l" * 1001, "artist": "x"}, "title"),
+        ({"title": "love", "artist": "x", "duration_ms": ["false", ""]}, "duration_ms"),
+        ({"title": ["love", "rose"], "artist": "x"}, "title"),
     ],
 )
 def test_bad_parameters_are_400_naming_them(
-    client: httpx.Client, params: dict[str, str], parameter: str
+    client: httpx.Client, params: dict[str, str | list[str]], parameter: str
 ) -> None:
     response = client.get("/match/track", params=params)
     assert response.status_code == 400

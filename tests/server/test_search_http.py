@@ -73,10 +73,12 @@ def test_filters_are_passed_on(client: httpx.Client, snap: Snapshot) -> None:
         ("/search/artist", {"q": "love", "offset": "-1"}, "offset"),
         ("/search/artist", {"q": "love", "offset": "1001"}, "offset"),
         ("/search/artist", {"q": "love", "album": "x"}, "album"),
+        ("/search/track", {"q": "love", "limit": ["ten", "2"]}, "limit"),
+        ("/search/album", {"q": ["", "love"]}, "q"),
     ],
 )
 def test_bad_parameters_are_400_naming_them(
-    client: httpx.Client, path: str, params: dict[str, str], parameter: str
+    client: httpx.Client, path: str, params: dict[str, str | list[str]], parameter: str
 ) -> None:
     response = client.get(path, params=params)
     assert response.status_code == 400

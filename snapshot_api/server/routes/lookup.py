@@ -14,7 +14,7 @@ share of a request's cost.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from starlette.datastructures import QueryParams
@@ -182,11 +182,23 @@ class AudioFeaturesOne:
         await send_json(send, text)
 
 
+def single_values(query: QueryParams, names: Sequence[str]) -> dict[str, str | None]:
+    """Each named parameter's one value (None when absent); `ApiError` (400) naming one
+    given more than once: which of its values was meant cannot be known, and taking the
+    last would let `duration_ms=bad&duration_ms=` pass as if none had been given."""
+    for name in names:
+        if len(query.getlist(name)) > 1:
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER, f"{name} is given more than once", parameter=name
+            )
+    return {name: query.get(name) for name in names}
+
+
 def page_of(scope: Scope) -> Page:
     """`limit` and `offset` of the query string; `ApiError` (400) naming a bad one."""
-    query = QueryParams(scope.get("query_string", b""))
+    given = single_values(QueryParams(scope.get("query_string", b"")), ("limit", "offset"))
     try:
-        return Page.of(query.get("limit"), query.get("offset"))
+        return Page.of(given["limit"], given["offset"])
     except InvalidParameter as exc:
         raise api_error_of(exc) from None
 

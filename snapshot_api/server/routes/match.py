@@ -33,7 +33,7 @@ from snapshot_api.server.openapi.parts import (
     ref,
 )
 from snapshot_api.server.responses import JSONBytes
-from snapshot_api.server.routes.lookup import run_read
+from snapshot_api.server.routes.lookup import run_read, single_values
 from snapshot_api.server.routing import DATA, AppContext, Endpoint
 from snapshot_api.synth import sample_values
 
@@ -47,8 +47,7 @@ def _handler(context: AppContext) -> RequestHandler:
     snapshot = context.snapshot
 
     async def match_track(request: Request) -> Response:
-        query = request.query_params
-        given = {name: query.get(name) for name in _NAMES}
+        given = single_values(request.query_params, _NAMES)
         body = await run_read(snapshot, snapshot.match_track_json, **given)
         metrics.count_lookups(METRIC_KIND, "miss" if body == b"[]" else "hit")
         return JSONBytes(body)

@@ -45,7 +45,7 @@ from snapshot_api.server.openapi.parts import (
     ref,
 )
 from snapshot_api.server.responses import JSONBytes
-from snapshot_api.server.routes.lookup import run_read
+from snapshot_api.server.routes.lookup import run_read, single_values
 from snapshot_api.server.routing import DATA, AppContext, Endpoint
 from snapshot_api.synth import sample_values as sample
 
@@ -69,8 +69,7 @@ def _handler(kind: SearchKind) -> Callable[[AppContext], RequestHandler]:
         snapshot = context.snapshot
 
         async def search(request: Request) -> Response:
-            query = request.query_params
-            given = {name: query.get(name) for name in names}
+            given = single_values(request.query_params, names)
             body = await run_read(snapshot, snapshot.search_json, kind, **given)
             metrics.count_lookups(f"search_{kind.value}", "miss" if body == b"[]" else "hit")
             return JSONBytes(body)
