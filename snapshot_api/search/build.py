@@ -6,14 +6,21 @@ How, and why:
   inserted in ranking-key order (`snapshot_api.search.index`): for each
   distinct popularity (follower count), most popular first, found one at a time
   with `max(column) WHERE column < previous` on the dump's own index, then that
-  value's rows by rowid, again straight from that index (an equality on an
-  index yields rowids in order). No sort, nothing held in memory but one chunk.
+  value's rowids in order, again straight from that index (an equality on an
+  index yields rowids in order). No sort, nothing held in memory but a few
+  chunks.
 - Terms are made in Python (`snapshot_api.search.text`), the same code that
-  parses queries. Artist and album names repeat across tracks, so their terms
-  are cached (bounded). Folding is most of the CPU time, so chunks of rows are
-  folded by a few forked processes while this one reads the dump and feeds
-  FTS5, in order (the index is the same bytes whatever their number): 1.2–1.5×
-  faster on 2 busy cores (14.7 → 10.1 µs per track at 200k tracks).
+  parses queries; names repeat across tracks, so their terms are cached
+  (bounded). This process only walks the ranking index and feeds FTS5 (about
+  5 µs per track, FTS5's own cost); a few forked folders read each chunk's
+  rows by rowid and fold them, in order (the index is the same bytes whatever
+  their number). Reading the popular rows costs as much as folding them:
+  they lie on random pages. The dump is memory-mapped when it fits in memory
+  (the rule of `serve --mmap auto`): warm, that halves the cost of those reads
+  (15.3 → 8.0 µs per row), and a dump larger than memory is read with `pread`.
+  At 10M tracks, the same minutes, 2 cores: 17.7 µs per track with the folders
+  reading and pread, 12.4 mapped; 15.8 mapped with the rows read by this
+  process, as before.
 - Everything is written to `snapshot-search.sqlite3.tmp` (journal off: a crash
   means a rebuild) and renamed into place when complete, after `optimize`
   (segments merged into one b-tree per table: smaller, and every query reads
@@ -25,6 +32,7 @@ How, and why:
 
 from __future__ import annotations
 
+import array
 import collections
 import itertools
 import multiprocessing
@@ -32,22 +40,23 @@ import multiprocessing.pool
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
 import apsw
 
-from snapshot_api import __version__, pause
+from snapshot_api import __version__, pause, sigbus
 from snapshot_api.build.sidecar import _temporary_files_in
 from snapshot_api.documents.indexes import index_on, quote
 from snapshot_api.errors import BuildError
 from snapshot_api.files.sqlite import open_read_only, read_key_values, remove_temporary_files
 from snapshot_api.layout import SEARCH_NAME, SEARCH_SCHEMA_FILE, schema_sql
 from snapshot_api.progress import Progress, Reporter, format_count
+from snapshot_api.readmode import ReadMode, mem_available, use_mmap
 from snapshot_api.search.index import RANKINGS, SEARCH_FORMAT, Ranking, SearchKind
-from snapshot_api.search.text import ALBUM_MARK, ARTIST_MARK, index_text, terms_text
+from snapshot_api.search.text import ALBUM_MARK, ARTIST_MARK, terms_text
 
 CHUNK_ROWS = 20_000
 CACHE_KIB = 32_768
@@ -56,8 +65,8 @@ HASH_BYTES = 16 << 20
 fewer, larger segments make the final merge cheaper."""
 TEMPORARY_SUFFIXES = (".tmp", ".tmp-journal")
 FOLD_PROCESSES = min(4, os.cpu_count() or 1)
-"""Processes folding names into terms beside the one reading the dump and writing FTS5:
-folding is most of the build's CPU time (pure Python), so it scales with cores."""
+"""Processes reading rows and folding their names into terms beside the one feeding FTS5:
+that is most of the build's CPU time (folding is pure Python), so it scales with cores."""
 NAME_SEPARATOR = "\n"
 """Joins a track's artist names in one string: a separator for the term rules."""
 
@@ -130,11 +139,10 @@ def build_search(
     temporary = directory / (SEARCH_NAME + ".tmp")
     stats = SearchStats()
     # Started before any connection is opened, so the forked folders hold none.
-    folders = _start_folders(processes) if processes > 1 else None
-    dump = open_read_only(main_database)
+    folders = _start_folders(processes, main_database) if processes > 1 else None
+    dump = _open_dump(main_database)
     out = apsw.Connection(str(temporary))
     try:
-        dump.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         for pragma in (
             "auto_vacuum = INCREMENTAL",  # before any table: see _optimize
             "journal_mode = OFF",
@@ -180,15 +188,37 @@ def build_search(
     return stats
 
 
-def _start_folders(processes: int) -> multiprocessing.pool.Pool:
-    return multiprocessing.get_context("fork").Pool(processes, initializer=_folder_started)
+def _start_folders(processes: int, main_database: Path) -> multiprocessing.pool.Pool:
+    return multiprocessing.get_context("fork").Pool(
+        processes, initializer=_folder_started, initargs=(main_database,)
+    )
 
 
-def _folder_started() -> None:
+_folder_database: Path | None = None
+"""In a folding process: the dump it opens (once, at its first chunk) to read rows."""
+_folder_dump: apsw.Connection | None = None
+
+
+def _folder_started(main_database: Path) -> None:
     """A folder ignores Ctrl-C: the build's own process stops it. (A build killed outright
     needs nothing more: each folder closes its copy of the task pipe's writing end, so it
     reads end-of-file and exits.)"""
+    global _folder_database
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _folder_database = main_database
+
+
+def _open_dump(main_database: Path) -> apsw.Connection:
+    """The dump, memory-mapped when it fits in memory (the rule `serve --mmap auto`
+    follows): the popular rows are read in popularity order, so from random pages,
+    which a map serves without a system call and a copy each."""
+    dump = open_read_only(main_database)
+    dump.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    size = main_database.stat().st_size
+    if use_mmap(ReadMode.AUTO, size, mem_available()):
+        sigbus.guard([main_database])  # a dump truncated meanwhile: an error, not a crash
+        dump.execute(f"PRAGMA mmap_size = {size}").fetchall()
+    return dump
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -206,64 +236,50 @@ def _needed_index(dump: apsw.Connection, table: str, column: str) -> str:
     return quote(name)
 
 
-def _select(dump: apsw.Connection, ranking: Ranking) -> tuple[str, str]:
-    """(SELECT ranking value, rowid, name, album name, artist names joined by newlines;
-    the table's alias). `@ORDER@` stands where an INDEXED BY may go."""
+def _select(dump: apsw.Connection, ranking: Ranking) -> str:
+    """SELECT ranking value, rowid, name, album name, artist names joined by newlines,
+    of the rowids bound as ?1 (a carray), in that order."""
     if ranking.kind is SearchKind.TRACK:
         track_artists = _needed_index(dump, "track_artists", "track_rowid")
-        return (
-            f"""SELECT t.popularity, t.rowid, CAST(t.name AS BLOB), CAST(al.name AS BLOB),
+        return f"""SELECT t.popularity, t.rowid, CAST(t.name AS BLOB), CAST(al.name AS BLOB),
           (SELECT CAST(group_concat(ar.name, char(10)) AS BLOB) FROM track_artists AS ta
              INDEXED BY {track_artists}
            CROSS JOIN artists AS ar ON ar.rowid = ta.artist_rowid
            WHERE ta.track_rowid = t.rowid)
-        FROM tracks AS t @ORDER@
-        LEFT JOIN albums AS al ON al.rowid = t.album_rowid""",
-            "t",
-        )
+        FROM carray(?1) AS k CROSS JOIN tracks AS t ON t.rowid = k.value
+        LEFT JOIN albums AS al ON al.rowid = t.album_rowid"""
     if ranking.kind is SearchKind.ALBUM:
         album_artists = _needed_index(dump, "artist_albums", "album_rowid")
-        return (
-            f"""SELECT al.popularity, al.rowid, CAST(al.name AS BLOB), NULL,
+        return f"""SELECT al.popularity, al.rowid, CAST(al.name AS BLOB), NULL,
           (SELECT CAST(group_concat(ar.name, char(10)) AS BLOB) FROM artist_albums AS aa
              INDEXED BY {album_artists}
            CROSS JOIN artists AS ar ON ar.rowid = aa.artist_rowid
            WHERE aa.album_rowid = al.rowid AND aa.is_appears_on = 0
              AND aa.is_implicit_appears_on = 0)
-        FROM albums AS al @ORDER@""",
-            "al",
-        )
-    return (
-        "SELECT ar.followers_total, ar.rowid, CAST(ar.name AS BLOB), NULL, NULL "
-        "FROM artists AS ar @ORDER@",
-        "ar",
-    )
+        FROM carray(?1) AS k CROSS JOIN albums AS al ON al.rowid = k.value"""
+    return """SELECT ar.followers_total, ar.rowid, CAST(ar.name AS BLOB), NULL, NULL
+        FROM carray(?1) AS k CROSS JOIN artists AS ar ON ar.rowid = k.value"""
 
 
-def _text(name: object) -> object:
-    return name.decode(errors="replace") if isinstance(name, bytes) else name
-
-
-def _raw_rows(dump: apsw.Connection, ranking: Ranking) -> Iterator[tuple[object, ...]]:
-    """Every row with its names as BLOBs, in ranking-key order.
+def _ranked_rowids(dump: apsw.Connection, ranking: Ranking) -> Iterator[tuple[int]]:
+    """Every rowid of the kind's table in ranking-key order.
 
     With the dump's index on the ranking column: value by value, each value's
-    rows by rowid, straight from the index. Without it (a damaged or trimmed
-    dump), one statement sorted by SQLite's external sorter: slower, same order.
+    rowids in order, straight from the index (an equality on an index yields
+    rowids in order; the index holds them, so no table page is read). Without
+    it (a damaged or trimmed dump), SQLite's external sorter: slower, same order.
     """
-    select, alias = _select(dump, ranking)
-    column = f"{alias}.{ranking.column}"
-    index = index_on(dump, "main", ranking.table, ranking.column)
+    table, column = ranking.table, ranking.column
+    index = index_on(dump, "main", table, column)
     if index is None:
         yield from dump.execute(
-            select.replace("@ORDER@", "")
-            + f" ORDER BY {column} IS NULL, {column} DESC, {alias}.rowid"
+            f"SELECT rowid FROM {table} ORDER BY {column} IS NULL, {column} DESC, rowid"
         )
         return
-    by_value = select.replace("@ORDER@", f"INDEXED BY {quote(index)}")
+    by_value = f"SELECT rowid FROM {table} INDEXED BY {quote(index)} WHERE {column}"
     for value in _values_descending(dump, ranking):
-        yield from dump.execute(f"{by_value} WHERE {column} = ?1 ORDER BY {alias}.rowid", (value,))
-    yield from dump.execute(f"{by_value} WHERE {column} IS NULL ORDER BY {alias}.rowid")
+        yield from dump.execute(f"{by_value} = ?1 ORDER BY rowid", (value,))
+    yield from dump.execute(f"{by_value} IS NULL ORDER BY rowid")
 
 
 def _values_descending(dump: apsw.Connection, ranking: Ranking) -> Iterator[object]:
@@ -285,15 +301,16 @@ def _index_kind(
 ) -> int:
     insert = f"INSERT INTO {ranking.words_table} (rowid, words) VALUES (?, ?)"
     progress = reporter.progress(f"search index: {ranking.table}", total, unit="rows")
-    rows = _raw_rows(dump, ranking)
+    task = _Task(ranking.kind, _select(dump, ranking))
+    rowids = _ranked_rowids(dump, ranking)
     done = 0
     try:
         # One transaction per kind: FTS5 writes a segment at every commit.
         with out:
-            for documents, count, last_value in _folded(ranking.kind, rows, folders):
-                out.executemany(insert, documents)
-                done += count
-                progress.update(done, note=f"{ranking.column} {last_value}")
+            for chunk in _folded(dump, task, rowids, folders):
+                out.executemany(insert, chunk.documents())
+                done += chunk.rows
+                progress.update(done, note=f"{ranking.column} {chunk.last_value}")
                 pause.point("search")
     except BaseException:
         progress.clear()
@@ -304,77 +321,142 @@ def _index_kind(
     return done
 
 
-Folded = tuple[list[tuple[int, str]], int, object]
-"""(documents of a chunk, rows in the chunk, the chunk's last ranking value)."""
+@dataclass(frozen=True, slots=True)
+class _Task:
+    """What a folder needs besides a chunk's rowids: the kind, and the statement reading
+    their rows (made by the build's own process, which checked the dump's indexes)."""
+
+    kind: SearchKind
+    select: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Folded:
+    """A chunk's documents as they travel back from a folder: the ranking keys in an
+    array and the texts joined by newlines (no term holds one), which pickle as two
+    objects instead of a tuple per row."""
+
+    keys: array.array[int]
+    texts: str
+    rows: int
+    """Rows read, with or without terms (for progress)."""
+    last_value: object
+    """The last row's ranking value (for progress)."""
+
+    def documents(self) -> Iterator[tuple[int, str]]:
+        return zip(self.keys, self.texts.split("\n"), strict=False)
 
 
 def _folded(
-    kind: SearchKind, rows: Iterator[tuple[object, ...]], folders: multiprocessing.pool.Pool | None
-) -> Iterator[Folded]:
-    """The chunks' documents in order, folded by `folders` when given.
+    dump: apsw.Connection,
+    task: _Task,
+    rowids: Iterator[tuple[int]],
+    folders: multiprocessing.pool.Pool | None,
+) -> Iterator[_Folded]:
+    """The chunks' documents in order, read and folded by `folders` when given.
 
-    At most `2 × processes` chunks are in flight, so memory stays bounded
-    whatever the dump's size (`Pool.imap` would read the whole input ahead).
+    This process only walks the ranking index for rowids (no table page) and
+    feeds FTS5; the folders read the rows, which costs as much as folding
+    them (random pages for the popular rows), so both scale with cores. At
+    most `2 × processes` chunks are in flight, so memory stays bounded whatever
+    the dump's size (`Pool.imap` would read the whole input ahead).
     """
-    chunks = iter(lambda: list(itertools.islice(rows, CHUNK_ROWS)), [])
+    chunks = iter(
+        lambda: array.array("q", (row[0] for row in itertools.islice(rowids, CHUNK_ROWS))), _EMPTY
+    )
     if folders is None:
         for chunk in chunks:
-            yield _documents(kind, chunk), len(chunk), chunk[-1][0]
+            yield _fold(dump, task, chunk)
         return
     window = 2 * FOLD_PROCESSES
-    pending: collections.deque[tuple[AsyncResult[list[tuple[int, str]]], int, object]] = (
-        collections.deque()
-    )
+    pending: collections.deque[AsyncResult[_Folded]] = collections.deque()
     for chunk in chunks:
-        pending.append((folders.apply_async(_documents, (kind, chunk)), len(chunk), chunk[-1][0]))
+        pending.append(folders.apply_async(_fold_in_folder, (task, chunk)))
         if len(pending) >= window:
-            result, count, last = pending.popleft()
-            yield result.get(), count, last
+            yield pending.popleft().get()
     while pending:
-        result, count, last = pending.popleft()
-        yield result.get(), count, last
+        yield pending.popleft().get()
 
 
-def _documents(kind: SearchKind, chunk: list[tuple[object, ...]]) -> list[tuple[int, str]]:
-    """(ranking key, terms) of each raw row of the chunk with at least one term; names
-    that are not valid UTF-8 (scraped text) are indexed with U+FFFD, as documents show
-    them. Runs in a folding process (or inline), so it takes only picklable values."""
+_EMPTY = array.array("q")
+
+
+def _fold(dump: apsw.Connection, task: _Task, rowids: array.array[int]) -> _Folded:
+    rows = dump.execute(task.select, (apsw.carray(rowids),))
+    keys, texts, last_value = _documents(task.kind, rows)
+    return _Folded(keys, "\n".join(texts), len(rowids), last_value)
+
+
+def _fold_in_folder(task: _Task, rowids: array.array[int]) -> _Folded:
+    global _folder_dump
+    if _folder_dump is None:
+        if _folder_database is None:
+            raise BuildError("a folding process was started without the dump's path")
+        _folder_dump = _open_dump(_folder_database)
+    return _fold(_folder_dump, task, rowids)
+
+
+def _documents(
+    kind: SearchKind, rows: Iterable[tuple[object, ...]]
+) -> tuple[array.array[int], list[str], object]:
+    """The ranking key and terms of each row with at least one term, and the last row's
+    ranking value; names that are not valid UTF-8 (scraped text) are indexed with U+FFFD, as
+    documents show them.
+
+    This loop and reading the rows are most of the build's CPU time, so a row
+    costs three dict probes when its names were seen before (names are cached
+    as the raw values the dump gave) and the ranking key's high bits are
+    computed once per ranking value.
+    """
     ranking = RANKINGS[kind]
-    documents = []
-    names = _NAMES
-    for value, rowid, name, album, artists in chunk:
+    titles, albums, artists = _TITLES, _ALBUMS, _ARTISTS
+    keys = array.array("q")
+    texts: list[str] = []
+    add_key, add_text = keys.append, texts.append
+    last_value: object = _NO_VALUE
+    high = 0
+    for value, rowid, name, album, artist_names in rows:
         if not isinstance(rowid, int) or not ranking.fits(rowid):
             raise BuildError(f"{ranking.table} rowid {rowid!r} does not fit the search index")
-        text = index_text(
-            names.text(_text(name), ""),
-            names.text(_text(album), ALBUM_MARK),
-            names.text(_text(artists), ARTIST_MARK),
-        )
+        if value is not last_value:
+            high, last_value = ranking.key(value, 0), value
+        title = titles.get(name)
+        if title is None:
+            title = titles.fold(name)
+        album_terms = albums.get(album)
+        if album_terms is None:
+            album_terms = albums.fold(album)
+        artist_terms = artists.get(artist_names)
+        if artist_terms is None:
+            artist_terms = artists.fold(artist_names)
+        text = " ".join(filter(None, (title, album_terms, artist_terms)))
         if text:
-            documents.append((ranking.key(value, rowid), text))
-    return documents
+            add_key(high | rowid)
+            add_text(text)
+    return keys, texts, None if last_value is _NO_VALUE else last_value
 
 
-class _NameCache:
-    """Terms of whole names seen recently, per mark: albums repeat over their tracks,
-    artists over their works, titles over re-releases. Bounded: cleared when full."""
+class _NameCache(dict[object, str]):
+    """Terms of whole names seen recently, keyed by the dump's raw value, for one mark:
+    albums repeat over their tracks, artists over their works, titles over
+    re-releases. Bounded: cleared when full."""
 
     LIMIT = 100_000
 
-    def __init__(self) -> None:
-        self.caches: dict[str, dict[object, str]] = {}
+    def __init__(self, mark: str) -> None:
+        super().__init__()
+        self.mark = mark
 
-    def text(self, name: object, mark: str) -> str:
-        cache = self.caches.setdefault(mark, {})
-        found = cache.get(name)
-        if found is None:
-            if len(cache) >= self.LIMIT:
-                cache.clear()
-            found = cache[name] = terms_text(name, mark) if isinstance(name, str) else ""
+    def fold(self, raw: object) -> str:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        name = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+        found = self[raw] = terms_text(name, self.mark) if isinstance(name, str) else ""
         return found
 
 
-_NAMES = _NameCache()
+_TITLES, _ALBUMS, _ARTISTS = _NameCache(""), _NameCache(ALBUM_MARK), _NameCache(ARTIST_MARK)
+_NO_VALUE = object()
 
 
 def _optimize(out: apsw.Connection, reporter: Reporter) -> float:

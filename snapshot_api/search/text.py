@@ -148,6 +148,9 @@ def terms_text(text: str | None, mark: str = "") -> str:
     """The index terms of a name, `mark` prepended to each, separated by spaces."""
     if not text:
         return ""
+    if text.isascii():  # most names: one regex pass, no per-piece work (same terms)
+        found = _ASCII_WORD.findall(text.lower())
+        return mark + (" " + mark).join(found) if mark and found else " ".join(found)
     cache = _CACHES.get(mark)
     if cache is None:
         cache = _CACHES.setdefault(mark, {})
@@ -168,11 +171,6 @@ def terms_text(text: str | None, mark: str = "") -> str:
 def terms(text: str | None, mark: str = "") -> list[str]:
     """Index terms of a name (with `mark` prepended to each), in order, duplicates kept."""
     return terms_text(text, mark).split()
-
-
-def index_text(*parts: str) -> str:
-    """The FTS5 document text of several parts' `terms_text`."""
-    return " ".join(part for part in parts if part)
 
 
 @dataclass(frozen=True, slots=True)
