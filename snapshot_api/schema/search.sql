@@ -29,9 +29,11 @@ CREATE VIRTUAL TABLE artist_words USING fts5(
   words, content='', detail=none, columnsize=0, tokenize="ascii tokenchars '_'", prefix='3'
 );
 
--- Every distinct term of each FTS5 table, sorted (filled from fts5vocab at the
--- end of the build): a prefix longer than the prefix index's 3 characters is
--- expanded to its few terms with one range read.
-CREATE TABLE track_terms (term text PRIMARY KEY NOT NULL) WITHOUT ROWID;
-CREATE TABLE album_terms (term text PRIMARY KEY NOT NULL) WITHOUT ROWID;
-CREATE TABLE artist_terms (term text PRIMARY KEY NOT NULL) WITHOUT ROWID;
+-- Every distinct term of each FTS5 table, sorted, with the number of rows
+-- holding it (filled from fts5vocab at the end of the build): a prefix longer
+-- than the prefix index's 3 characters is expanded to its few terms with one
+-- range read, and matching leaves the commonest words out of an AND whose
+-- rarest ones already select few rows (FTS5 itself keeps no such count).
+CREATE TABLE track_terms (term text PRIMARY KEY NOT NULL, docs integer NOT NULL) WITHOUT ROWID;
+CREATE TABLE album_terms (term text PRIMARY KEY NOT NULL, docs integer NOT NULL) WITHOUT ROWID;
+CREATE TABLE artist_terms (term text PRIMARY KEY NOT NULL, docs integer NOT NULL) WITHOUT ROWID;

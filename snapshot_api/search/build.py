@@ -475,7 +475,7 @@ def _optimize(out: apsw.Connection, reporter: Reporter) -> float:
                 )
                 out.execute(
                     f"INSERT INTO {ranking.terms_table} "
-                    "SELECT term FROM temp.vocabulary ORDER BY term"
+                    "SELECT term, doc FROM temp.vocabulary ORDER BY term"
                 )
                 out.execute("DROP TABLE temp.vocabulary")
         # The segments merged away leave free pages (6% of the file at 10M tracks):

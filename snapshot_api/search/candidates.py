@@ -6,8 +6,10 @@ statements it runs, so SQL stays with the index it reads:
 - `rowids`: the dump rowids of tracks holding every term of a MATCH
   expression, most popular first, at most `limit` (FTS5 consumes
   `ORDER BY rowid LIMIT`, as for search);
-- `known`: which of some terms the index holds at all (one probe each of the
-  sorted terms table), so a misspelt word is known to be one;
+- `known`: which of some terms the index holds at all, and in how many
+  tracks (one probe each of the sorted terms table), so a misspelt word is
+  known to be one and a common word can be left out of a query;
+- `tracks`: how many tracks the index holds (once: it is in `search_meta`);
 - `near`: the index's terms sharing a word's first characters (one range read
   of the terms table, at most `NEAR_READ` terms), to correct a misspelling;
 - `rows`: title, duration, popularity, album name and artist names of a few
@@ -36,8 +38,12 @@ _RANKING = RANKINGS[SearchKind.TRACK]
 
 
 def known_sql() -> str:
-    return f"""SELECT term FROM {SCHEMA_ALIAS}.{_RANKING.terms_table}
+    return f"""SELECT term, docs FROM {SCHEMA_ALIAS}.{_RANKING.terms_table}
     WHERE term IN (SELECT value FROM carray(?1))"""
+
+
+def tracks_sql() -> str:
+    return f"SELECT value FROM {SCHEMA_ALIAS}.search_meta WHERE key = 'rows.{_RANKING.kind.value}'"
 
 
 def near_sql() -> str:
@@ -95,17 +101,27 @@ class CandidateReader:
     def __init__(self, indexes: dict[str, str]) -> None:
         self.match_sql = match_sql(_RANKING, 0)
         self.known_sql = known_sql()
+        self.tracks_sql = tracks_sql()
+        self._tracks: int | None = None
         self.near_sql = near_sql()
         self.rows_sql = rows_sql(indexes)
 
     def rowids(self, connection: apsw.Connection, match: str, limit: int) -> list[int]:
         return [int(row[0]) for row in connection.execute(self.match_sql, (match, limit, 0))]
 
-    def known(self, connection: apsw.Connection, terms: Sequence[str]) -> set[str]:
+    def known(self, connection: apsw.Connection, terms: Sequence[str]) -> dict[str, int]:
+        """The terms the index holds, each with the number of tracks holding it."""
         if not terms:
-            return set()
+            return {}
         binding = apsw.carray(tuple(terms))
-        return {str(row[0]) for row in connection.execute(self.known_sql, (binding,))}
+        return {str(t): int(d) for t, d in connection.execute(self.known_sql, (binding,))}
+
+    def tracks(self, connection: apsw.Connection) -> int:
+        """Tracks in the index (read once; a reopened snapshot makes a new reader)."""
+        if self._tracks is None:
+            value = connection.execute(self.tracks_sql).get
+            self._tracks = int(value) if isinstance(value, str) and value.isdigit() else 0
+        return self._tracks
 
     def near(self, connection: apsw.Connection, prefix: str) -> list[str]:
         rows = connection.execute(self.near_sql, (prefix, after_prefix(prefix)))
@@ -138,6 +154,7 @@ class CandidateReader:
             "match_candidates": (self.match_sql, ('"intro" AND "_adele"', 20, 0)),
             "match_prefix": (self.match_sql, ('"int"* AND "_adele"', 20, 0)),
             "match_known_terms": (self.known_sql, (apsw.carray(("intro", "_adele")),)),
+            "match_tracks": (self.tracks_sql, ()),
             "match_near_terms": (self.near_sql, ("_ade", "_adf")),
             "match_rows": (self.rows_sql, (apsw.carray(array.array("q", [1, 2])),)),
         }

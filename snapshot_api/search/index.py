@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-SEARCH_FORMAT = "2"
+SEARCH_FORMAT = "3"
 """Bumped whenever the terms or the key change: an index of another format is rebuilt."""
 
 

@@ -149,8 +149,8 @@ def terms_text(text: str | None, mark: str = "") -> str:
     if not text:
         return ""
     if text.isascii():  # most names: one regex pass, no per-piece work (same terms)
-        found = _ASCII_WORD.findall(text.lower())
-        return mark + (" " + mark).join(found) if mark and found else " ".join(found)
+        plain = _ASCII_WORD.findall(text.lower())
+        return mark + (" " + mark).join(plain) if mark and plain else " ".join(plain)
     cache = _CACHES.get(mark)
     if cache is None:
         cache = _CACHES.setdefault(mark, {})

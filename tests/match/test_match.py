@@ -11,7 +11,9 @@ import pytest
 
 from snapshot_api import Snapshot
 from snapshot_api.errors import InvalidParameter, SearchUnavailable
-from snapshot_api.match.matcher import Matcher
+from snapshot_api.match import matcher as matcher_module
+from snapshot_api.match.matcher import Matcher, Scored
+from snapshot_api.match.params import MatchRequest
 from snapshot_api.search.candidates import CandidateReader
 from snapshot_api.verify.checks import full_scans
 from tests.support.match_rows import MatchRows, TrackRow, is_latin_words, plain
@@ -219,8 +221,57 @@ def test_the_first_query_holds_title_and_artist_words(snap: Snapshot, rows: Matc
     """A title shared by many tracks is narrowed to the artist's before the row limit."""
     track = rows.plain_cases(1)[0]
     matcher = Matcher(CandidateReader({"track_artists.track_rowid": "x"}))
-    first = next(matcher._queries(snap._connection(), ["intro"], ["_" + plain(track.artists[0])]))
-    assert first == f'"intro" AND "_{plain(track.artists[0])}"'
+    artist = "_" + plain(track.artists[0])
+    first = next(matcher._queries(snap._connection(), ["intro"], [artist], {}, None))
+    assert first == f'"intro" AND "{artist}"'
+
+
+def traced_match(
+    snap: Snapshot, track: TrackRow, title: str | None = None
+) -> tuple[list[Scored], list[str]]:
+    """The candidates of a match, and the MATCH expressions it ran, in order."""
+    connection = snap._connection()
+    matcher = snap._matcher
+    expressions: list[str] = []
+
+    def trace(_cursor: object, sql: str, bindings: object) -> bool:
+        if sql == matcher.reader.match_sql and isinstance(bindings, tuple):
+            expressions.append(str(bindings[0]))
+        return True
+
+    request = MatchRequest(title or track.title, track.artists[0], None, track.duration_ms, 5)
+    connection.exec_trace = trace
+    try:
+        return matcher.run(connection, request), expressions
+    finally:
+        connection.exec_trace = None
+
+
+def test_the_rarest_words_are_asked_alone_and_find_the_same(
+    snap: Snapshot, rows: MatchRows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three words or more: when the rarest select few tracks, the query of every word is
+    not run, and the best candidate is the one that query would have given."""
+    cases = [
+        t for t in rows.plain_cases(400) if len(t.title.split()) + len(t.artists[0].split()) >= 3
+    ]
+    assert len(cases) >= 20
+    narrowed = []
+    for track in cases:
+        words = [f'"{w}"' for w in plain(track.title).split()]
+        words += [f'"_{w}"' for w in plain(track.artists[0]).split()]
+        every_word = " AND ".join(dict.fromkeys(words))
+        found, expressions = traced_match(snap, track)
+        with monkeypatch.context() as never:
+            never.setattr(matcher_module, "NARROW_ROWS", 0.0)
+            unnarrowed, asked = traced_match(snap, track)
+        assert asked[0] == every_word
+        assert found[0].row.rowid == unnarrowed[0].row.rowid, track
+        assert found[0].score == unnarrowed[0].score
+        if every_word not in expressions:
+            narrowed.append(track)
+            assert expressions[0].count(" AND ") < every_word.count(" AND ")
+    assert len(narrowed) >= len(cases) // 4, (len(narrowed), len(cases))
 
 
 def test_equal_scores_are_ordered_by_popularity(snap: Snapshot, rows: MatchRows) -> None:
@@ -340,6 +391,7 @@ def test_match_statements_read_by_index_only(snap: Snapshot) -> None:
         "match_candidates",
         "match_prefix",
         "match_known_terms",
+        "match_tracks",
         "match_near_terms",
         "match_rows",
     }
@@ -349,6 +401,7 @@ def test_match_statements_read_by_index_only(snap: Snapshot) -> None:
     assert plans["match_candidates"][0].startswith("SCAN f VIRTUAL TABLE")
     assert plans["match_prefix"][0].startswith("SCAN f VIRTUAL TABLE")
     assert any("PRIMARY KEY (term=?)" in line for line in plans["match_known_terms"])
+    assert any("PRIMARY KEY (key=?)" in line for line in plans["match_tracks"])
     assert plans["match_near_terms"] == [
         line for line in plans["match_near_terms"] if "PRIMARY KEY (term>? AND term<?)" in line
     ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
+import sqlite3
 import unicodedata
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from snapshot_api import Snapshot
 from snapshot_api.errors import InvalidParameter
+from snapshot_api.layout import SEARCH_NAME
 from snapshot_api.search import query
 from snapshot_api.verify.checks import full_scans
 from tests.support.reference import Reference
@@ -282,3 +285,27 @@ def test_a_run_is_not_found_by_its_bigrams_apart(
         found = search(snap, "track", query, limit=50)
         assert apart not in found, query
         assert found == reference.search("track", query, limit=50), query
+
+
+@pytest.mark.parametrize("kind", ["track", "album", "artist"])
+def test_the_terms_tables_count_the_rows_holding_each_word(
+    built_snapshot: Path, reference: SearchReference, kind: str
+) -> None:
+    """Matching leaves common words out of an AND by these counts (Latin words: one term
+    each; artist words marked `_`, album words `__`)."""
+    counted: collections.Counter[str] = collections.Counter()
+    for row in reference.rows[kind]:
+        counted.update(
+            {w for w in row.name if w.isascii()}
+            | {"_" + w for w in row.artists if w.isascii()}
+            | {"__" + w for w in row.album if w.isascii()}
+        )
+    index = sqlite3.connect(f"file:{built_snapshot / SEARCH_NAME}?mode=ro", uri=True)
+    stored = {
+        term: docs
+        for term, docs in index.execute(f"SELECT term, docs FROM {kind}_terms")
+        if term.isascii()
+    }
+    index.close()
+    assert len(counted) > 100
+    assert stored == dict(counted)
