@@ -57,7 +57,7 @@ from rapidfuzz.distance import OSA
 
 from snapshot_api.match import score
 from snapshot_api.match.params import MatchRequest
-from snapshot_api.search.candidates import CandidateReader, Row
+from snapshot_api.search.candidates import START, CandidateReader, Row
 from snapshot_api.search.text import ARTIST_MARK, QueryTerm, parse_query
 
 STEP_LIMIT = 20
@@ -84,6 +84,16 @@ MAX_CORRECTIONS = 6
 """Terms a misspelt word may stand for in the corrected query, closest first."""
 NARROW_ROWS = 2.0
 """Expected tracks (words taken as independent) below which the rarest words are asked alone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """What one page read tells the steps: whether it was full, the best score found so
+    far (all pages), and the ranking key it ended at (where reading on starts)."""
+
+    full: bool
+    best: float
+    last: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +138,17 @@ class Matcher:
             return []  # nothing to look for in the index: no track can be close
         found: dict[int, Scored] = {}
 
-        def read(expression: str, limit: int) -> tuple[int, float]:
-            """Read and score; (rows returned, the best score so far)."""
-            rowids = self.reader.rowids(connection, expression, limit)
+        def read(expression: str, limit: int, after: int = START) -> Read:
+            """Read and score the page after ranking key `after`."""
+            rowids, last = self.reader.page(connection, expression, limit, after)
             fresh = [r for r in rowids if r not in found]
             for row in self.reader.rows(connection, fresh):
                 value, components = score.score(
                     given, score.Candidate(row.title, row.artists, row.album, row.duration_ms)
                 )
                 found[row.rowid] = Scored(value, components, row)
-            return len(rowids), max((s.score for s in found.values()), default=0.0)
+            best = max((s.score for s in found.values()), default=0.0)
+            return Read(len(rowids) == limit, best, last)
 
         self._search(connection, titles, artists, read)
         kept = [s for s in found.values() if s.score >= MIN_SCORE]
@@ -149,7 +160,7 @@ class Matcher:
         connection: apsw.Connection,
         titles: list[str],
         artists: list[str],
-        read: Callable[[str, int], tuple[int, float]],
+        read: Callable[[str, int, int], Read],
     ) -> None:
         """Run the steps (module doc) until `read` says a good candidate was found."""
         # without title words (emoji) every query is of the artist's words: read further
@@ -159,33 +170,34 @@ class Matcher:
         complete = False
         """Whether every track holding all the words has been read (by the narrow query)."""
         if narrow is not None:
-            rows, best = read(_all([_fts(t) for t in narrow]), page)
-            complete = rows < page
-            if complete and best >= GOOD:
+            first = read(_all([_fts(t) for t in narrow]), page, START)
+            complete = not first.full
+            if complete and first.best >= GOOD:
                 return
-        full: list[str] = []
+        full: list[tuple[str, int]] = []
+        """Queries whose page was full, and the key their page ended at."""
         read_all = {_fts(t) for t in narrow} if complete and narrow else None
         queries = self._queries(connection, titles, artists, known, read_all)
         for step, expression in enumerate(queries, start=1 if complete else 0):
-            rows, best = read(expression, page)
-            if rows == page and titles:
-                if step == 0 and best < PERFECT:
+            got = read(expression, page, START)
+            if got.full and titles:
+                if step == 0 and got.best < PERFECT:
                     # the words are common: a better candidate may lie further down
-                    rows, best = read(expression, DEEP_LIMIT)
-                    if rows == DEEP_LIMIT and best < GOOD:
+                    got = read(expression, DEEP_LIMIT - page, got.last)
+                    if got.full and got.best < GOOD:
                         return  # see "Hundreds of tracks" in the module doc
                 else:
-                    full.append(expression)
-            if best >= GOOD:
+                    full.append((expression, got.last))
+            if got.best >= GOOD:
                 return
         if titles:
             # full pages of common words without a good candidate: read further down
-            for expression in full[:MAX_DEEP]:
-                if read(expression, DEEP_LIMIT)[1] >= GOOD:
+            for expression, last in full[:MAX_DEEP]:
+                if read(expression, DEEP_LIMIT - page, last).best >= GOOD:
                     return
             alone = _all([_fts(a) for a in artists])
             if artists and all(a in known for a in artists):
-                read(alone, ARTIST_LIMIT)
+                read(alone, ARTIST_LIMIT, START)
 
     def _narrowed(
         self, connection: apsw.Connection, words: list[str], known: dict[str, int]

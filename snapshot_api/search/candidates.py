@@ -3,9 +3,10 @@
 Matching (`snapshot_api.match`) asks for candidates with FTS5 queries it
 composes from a tagger's title and artist words; this module holds the
 statements it runs, so SQL stays with the index it reads:
-- `rowids`: the dump rowids of tracks holding every term of a MATCH
-  expression, most popular first, at most `limit` (FTS5 consumes
-  `ORDER BY rowid LIMIT`, as for search);
+- `page`: the dump rowids of tracks holding every term of a MATCH
+  expression, most popular first, at most `limit`, after a ranking key (FTS5
+  consumes `ORDER BY rowid LIMIT` and starts its walk at `rowid > ?`), so a
+  page read on continues where it ended instead of walking its start again;
 - `known`: which of some terms the index holds at all, and in how many
   tracks (one probe each of the sorted terms table), so a misspelt word is
   known to be one and a common word can be left out of a query;
@@ -27,14 +28,21 @@ import apsw
 
 from snapshot_api.documents.indexes import quote
 from snapshot_api.search.index import RANKINGS, SCHEMA_ALIAS, SearchKind
-from snapshot_api.search.query import match_sql
 
 NEAR_READ = 400
 """Terms read per misspelt word: those starting like it, in sorted order."""
 
 ARTIST_SEPARATOR = "\n"
+START = -1
+"""The ranking key before every other (keys are never negative)."""
 
 _RANKING = RANKINGS[SearchKind.TRACK]
+
+
+def page_sql() -> str:
+    table = _RANKING.words_table
+    return f"""SELECT f.rowid FROM {SCHEMA_ALIAS}.{table} AS f
+    WHERE f.{table} MATCH ?1 AND f.rowid > ?2 ORDER BY f.rowid LIMIT ?3"""
 
 
 def known_sql() -> str:
@@ -99,15 +107,21 @@ class CandidateReader:
     """The statements of one snapshot's layout."""
 
     def __init__(self, indexes: dict[str, str]) -> None:
-        self.match_sql = match_sql(_RANKING, 0)
+        self.match_sql = page_sql()
         self.known_sql = known_sql()
         self.tracks_sql = tracks_sql()
         self._tracks: int | None = None
         self.near_sql = near_sql()
         self.rows_sql = rows_sql(indexes)
 
-    def rowids(self, connection: apsw.Connection, match: str, limit: int) -> list[int]:
-        return [int(row[0]) for row in connection.execute(self.match_sql, (match, limit, 0))]
+    def page(
+        self, connection: apsw.Connection, match: str, limit: int, after: int = START
+    ) -> tuple[list[int], int]:
+        """Dump rowids of the page after ranking key `after`, and the page's last key
+        (the `after` of the next page)."""
+        mask = _RANKING.mask
+        keys = [int(row[0]) for row in connection.execute(self.match_sql, (match, after, limit))]
+        return [key & mask for key in keys], keys[-1] if keys else after
 
     def known(self, connection: apsw.Connection, terms: Sequence[str]) -> dict[str, int]:
         """The terms the index holds, each with the number of tracks holding it."""
@@ -151,8 +165,8 @@ class CandidateReader:
     def sample_plans(self) -> dict[str, tuple[str, tuple[object, ...]]]:
         """Every statement with representative bindings, for EXPLAIN QUERY PLAN."""
         return {
-            "match_candidates": (self.match_sql, ('"intro" AND "_adele"', 20, 0)),
-            "match_prefix": (self.match_sql, ('"int"* AND "_adele"', 20, 0)),
+            "match_candidates": (self.match_sql, ('"intro" AND "_adele"', START, 20)),
+            "match_prefix": (self.match_sql, ('"int"* AND "_adele"', START, 20)),
             "match_known_terms": (self.known_sql, (apsw.carray(("intro", "_adele")),)),
             "match_tracks": (self.tracks_sql, ()),
             "match_near_terms": (self.near_sql, ("_ade", "_adf")),
