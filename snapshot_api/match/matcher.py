@@ -12,14 +12,16 @@ candidate scoring `GOOD` or more:
    page is full and holds no perfect candidate (an artist with 80 songs
    called "Love", the one of the right length not among the most popular),
    it is read on to `DEEP_LIMIT` rows.
-   FTS5 answers an AND by walking the rarest word's rows and seeking each in
-   the others' lists, so every common word ("love", held by 10% of tracks)
-   adds a seek per row of the rarest: 12-20 ms for five words at 10M tracks
-   where the rarest two alone take well under 1 ms. So when the rarest words
-   (by the counts the terms table keeps) are expected, as if independent, to
-   meet in fewer than `NARROW_ROWS` tracks, they are asked first, alone: a
-   page that is not full then holds every track with all the words (and
-   more, all scored), and the full query is not run.
+   FTS5 answers an AND by walking the words' lists side by side; within a
+   leaf page a list is stepped entry by entry, so an AND that finds fewer
+   rows than its limit costs about the sum of its lists' lengths (7 ns per
+   entry measured at 10M: "love" alone is 991,855 tracks, 7 ms), however
+   rare the rarest word. So the rarest words (by the counts the terms table
+   keeps) may be asked alone first, `NARROW_LIMIT` rows: `_narrowed` picks the
+   number of them with the least expected cost (lists walked plus rows
+   scored, `ROW_SECONDS` each, the words taken as independent), and a page
+   that is not full then holds every track with all the words (and more,
+   all scored), so no query requiring those words is run again.
 2. **corrected**: words the index does not hold at all are misspellings (or
    unknown): each is replaced by the index's terms within one or two edits
    that start with its first two or three characters (two range reads of
@@ -82,8 +84,15 @@ NEAR_PREFIX = 3
 """Characters a misspelt word's corrections share with it (also 2: two ranges are read)."""
 MAX_CORRECTIONS = 6
 """Terms a misspelt word may stand for in the corrected query, closest first."""
-NARROW_ROWS = 2.0
-"""Expected tracks (words taken as independent) below which the rarest words are asked alone."""
+ENTRY_SECONDS = 7e-9
+"""Cost of one list entry an AND walks (an AND of lists of 2.55M entries in all: 18 ms)."""
+ROW_SECONDS = 20e-6
+"""Cost of a candidate row fetched and scored (9 rows: 0.15-0.18 ms)."""
+NARROW_LIMIT = 100
+"""Rows read of the rarest words asked alone (all of them, unless the estimate was wrong)."""
+NARROW_SHARE = 4
+"""The rarest words are asked alone only when expected in at most 1/4 of `NARROW_LIMIT` rows:
+words are not independent, and a full page means asking every word after all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +175,11 @@ class Matcher:
         # without title words (emoji) every query is of the artist's words: read further
         page = STEP_LIMIT if titles else ARTIST_LIMIT
         known = self.reader.known(connection, titles + artists)
-        narrow = self._narrowed(connection, titles + artists, known)
+        narrow = self._narrowed(connection, titles, artists, known)
         complete = False
         """Whether every track holding all the words has been read (by the narrow query)."""
         if narrow is not None:
-            first = read(_all([_fts(t) for t in narrow]), page, START)
+            first = read(_all([_fts(t) for t in narrow]), NARROW_LIMIT, START)
             complete = not first.full
             if complete and first.best >= GOOD:
                 return
@@ -200,25 +209,60 @@ class Matcher:
                 read(alone, ARTIST_LIMIT, START)
 
     def _narrowed(
-        self, connection: apsw.Connection, words: list[str], known: dict[str, int]
+        self,
+        connection: apsw.Connection,
+        titles: list[str],
+        artists: list[str],
+        known: dict[str, int],
     ) -> list[str] | None:
-        """The rarest of `words` expected to meet in fewer than `NARROW_ROWS` tracks, in
-        their order, when that leaves a word out (else None: ask them all)."""
+        """The rarest of the words whose query read to `NARROW_LIMIT` rows is expected to cost
+        less than the query of every word read to `STEP_LIMIT`, in their order (None: ask
+        them all). See step 1 in the module doc."""
+        words = titles + artists
         if len(words) < 3 or len(known) < len(words):
             return None  # an unknown word: the full query is empty, and cheap
         tracks = self.reader.tracks(connection)
         if tracks <= 0:
             return None
-        expected = float(tracks)
-        chosen: set[str] = set()
-        for word in sorted(words, key=lambda w: known[w]):
-            chosen.add(word)
-            expected *= known[word] / tracks
-            if len(chosen) >= 2 and expected < NARROW_ROWS:
-                break
-        if len(chosen) == len(words):
+        ranked = sorted(words, key=lambda w: known[w])
+        best_cost = self._cost(ranked, set(artists), known, tracks, STEP_LIMIT)
+        best_count = len(ranked)
+        for count in range(2, len(ranked)):
+            chosen = ranked[:count]
+            expected = self._expected(chosen, set(artists), known, tracks)
+            if expected * NARROW_SHARE > NARROW_LIMIT:
+                continue
+            cost = self._cost(chosen, set(artists), known, tracks, NARROW_LIMIT)
+            if cost < best_cost:
+                best_cost, best_count = cost, count
+        if best_count == len(ranked):
             return None
-        return [w for w in words if w in chosen]
+        kept = set(ranked[:best_count])
+        return [w for w in words if w in kept]
+
+    @staticmethod
+    def _expected(words: list[str], artists: set[str], known: dict[str, int], tracks: int) -> float:
+        """Tracks expected to hold every word: title words taken as independent, the
+        artist's words as one (they name one artist: its tracks hold them all)."""
+        share = 1.0
+        artist_share = 1.0
+        for word in words:
+            if word in artists:
+                artist_share = min(artist_share, known[word] / tracks)
+            else:
+                share *= known[word] / tracks
+        return tracks * share * artist_share
+
+    @classmethod
+    def _cost(
+        cls, words: list[str], artists: set[str], known: dict[str, int], tracks: int, limit: int
+    ) -> float:
+        """Expected seconds of the AND of `words` read to `limit` rows: its lists walked
+        until `limit` rows are found (all of them when fewer meet), those rows scored."""
+        expected = cls._expected(words, artists, known, tracks)
+        share = min(1.0, limit / expected) if expected > 0 else 1.0
+        walked = sum(known[word] for word in words)
+        return walked * share * ENTRY_SECONDS + min(expected, limit) * ROW_SECONDS
 
     def _queries(
         self,

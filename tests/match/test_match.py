@@ -263,7 +263,7 @@ def test_the_rarest_words_are_asked_alone_and_find_the_same(
         every_word = " AND ".join(dict.fromkeys(words))
         found, expressions = traced_match(snap, track)
         with monkeypatch.context() as never:
-            never.setattr(matcher_module, "NARROW_ROWS", 0.0)
+            never.setattr(matcher_module, "NARROW_SHARE", float("inf"))
             unnarrowed, asked = traced_match(snap, track)
         assert asked[0] == every_word
         assert found[0].row.rowid == unnarrowed[0].row.rowid, track
