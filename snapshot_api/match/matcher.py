@@ -19,7 +19,8 @@ candidate scoring `GOOD` or more:
    rare the rarest word. So the rarest words (by the counts the terms table
    keeps) may be asked alone first, `NARROW_LIMIT` rows: `_narrowed` picks the
    number of them with the least expected cost (lists walked plus rows
-   scored, `ROW_SECONDS` each, the words taken as independent), and a page
+   scored, `ROW_SECONDS` each; title words taken as independent, the artist's
+   words as one), and a page
    that is not full then holds every track with all the words (and more,
    all scored), so no query requiring those words is run again.
 2. **corrected**: words the index does not hold at all are misspellings (or
@@ -128,6 +129,27 @@ def _all(parts: Sequence[str]) -> str:
     return " AND ".join(parts)
 
 
+def _expected(words: list[str], artists: set[str], known: dict[str, int], tracks: int) -> float:
+    """Tracks expected to hold every word: title words taken as independent, the artist's
+    words as one (they name one artist: its tracks hold them all)."""
+    share = 1.0
+    artist_share = 1.0
+    for word in words:
+        if word in artists:
+            artist_share = min(artist_share, known[word] / tracks)
+        else:
+            share *= known[word] / tracks
+    return tracks * share * artist_share
+
+
+def _cost(walked: int, expected: float, limit: int) -> float:
+    """Expected seconds of an AND whose lists hold `walked` entries in all and whose rows
+    are `expected`, read to `limit` rows: the lists walked until `limit` rows are found
+    (all of them when fewer meet), those rows scored."""
+    share = min(1.0, limit / expected) if expected > 0 else 1.0
+    return walked * share * ENTRY_SECONDS + min(expected, limit) * ROW_SECONDS
+
+
 class Matcher:
     """Matching over one snapshot's candidate statements."""
 
@@ -147,7 +169,7 @@ class Matcher:
             return []  # nothing to look for in the index: no track can be close
         found: dict[int, Scored] = {}
 
-        def read(expression: str, limit: int, after: int = START) -> Read:
+        def read(expression: str, limit: int, after: int) -> Read:
             """Read and score the page after ranking key `after`."""
             rowids, last = self.reader.page(connection, expression, limit, after)
             fresh = [r for r in rowids if r not in found]
@@ -225,44 +247,23 @@ class Matcher:
         if tracks <= 0:
             return None
         ranked = sorted(words, key=lambda w: known[w])
-        best_cost = self._cost(ranked, set(artists), known, tracks, STEP_LIMIT)
+        credited = set(artists)
+        every = _expected(ranked, credited, known, tracks)
+        best_cost = _cost(sum(known[w] for w in ranked), every, STEP_LIMIT)
         best_count = len(ranked)
+        walked = known[ranked[0]]
         for count in range(2, len(ranked)):
-            chosen = ranked[:count]
-            expected = self._expected(chosen, set(artists), known, tracks)
+            walked += known[ranked[count - 1]]
+            expected = _expected(ranked[:count], credited, known, tracks)
             if expected * NARROW_SHARE > NARROW_LIMIT:
                 continue
-            cost = self._cost(chosen, set(artists), known, tracks, NARROW_LIMIT)
+            cost = _cost(walked, expected, NARROW_LIMIT)
             if cost < best_cost:
                 best_cost, best_count = cost, count
         if best_count == len(ranked):
             return None
         kept = set(ranked[:best_count])
         return [w for w in words if w in kept]
-
-    @staticmethod
-    def _expected(words: list[str], artists: set[str], known: dict[str, int], tracks: int) -> float:
-        """Tracks expected to hold every word: title words taken as independent, the
-        artist's words as one (they name one artist: its tracks hold them all)."""
-        share = 1.0
-        artist_share = 1.0
-        for word in words:
-            if word in artists:
-                artist_share = min(artist_share, known[word] / tracks)
-            else:
-                share *= known[word] / tracks
-        return tracks * share * artist_share
-
-    @classmethod
-    def _cost(
-        cls, words: list[str], artists: set[str], known: dict[str, int], tracks: int, limit: int
-    ) -> float:
-        """Expected seconds of the AND of `words` read to `limit` rows: its lists walked
-        until `limit` rows are found (all of them when fewer meet), those rows scored."""
-        expected = cls._expected(words, artists, known, tracks)
-        share = min(1.0, limit / expected) if expected > 0 else 1.0
-        walked = sum(known[word] for word in words)
-        return walked * share * ENTRY_SECONDS + min(expected, limit) * ROW_SECONDS
 
     def _queries(
         self,

@@ -148,8 +148,8 @@ def terms_text(text: str | None, mark: str = "") -> str:
     """The index terms of a name, `mark` prepended to each, separated by spaces."""
     if not text:
         return ""
-    if text.isascii():  # most names: one regex pass, no per-piece work (same terms)
-        plain = _ASCII_WORD.findall(text.lower())
+    if text.isascii():  # most names: `words` is one regex pass, no per-piece work
+        plain = words(text)
         return mark + (" " + mark).join(plain) if mark and plain else " ".join(plain)
     cache = _CACHES.get(mark)
     if cache is None:
