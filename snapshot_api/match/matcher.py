@@ -168,14 +168,15 @@ class Matcher:
         if not titles and not artists:
             return []  # nothing to look for in the index: no track can be close
         found: dict[int, Scored] = {}
+        scorer = score.Scorer(given)
 
         def read(expression: str, limit: int, after: int) -> Read:
             """Read and score the page after ranking key `after`."""
             rowids, last = self.reader.page(connection, expression, limit, after)
             fresh = [r for r in rowids if r not in found]
             for row in self.reader.rows(connection, fresh):
-                value, components = score.score(
-                    given, score.Candidate(row.title, row.artists, row.album, row.duration_ms)
+                value, components = scorer.score(
+                    score.Candidate(row.title, row.artists, row.album, row.duration_ms)
                 )
                 found[row.rowid] = Scored(value, components, row)
             best = max((s.score for s in found.values()), default=0.0)

@@ -164,22 +164,48 @@ class Candidate:
     duration_ms: int | None
 
 
-def score(given: Given, candidate: Candidate) -> tuple[float, dict[str, float]]:
-    """(score, components) of one candidate; both rounded to `DIGITS` decimals."""
-    components = {
-        "title": title_similarity(given.title, fold.title(candidate.title)),
-        "artist": artist_similarity(given.artist, [fold.artist_name(a) for a in candidate.artists]),
-    }
-    weights = {"title": TITLE_WEIGHT, "artist": ARTIST_WEIGHT}
-    if given.duration_ms is not None and candidate.duration_ms and candidate.duration_ms > 0:
-        components["duration"] = duration_similarity(given.duration_ms, candidate.duration_ms)
-        weights["duration"] = DURATION_WEIGHT
-    total = sum(weights.values())
-    value = 1.0
-    for name, weight in weights.items():
-        floor = TITLE_FLOOR if name == "title" else FLOOR
-        value *= max(components[name], floor) ** (weight / total)
-    if given.album is not None and candidate.album:
-        components["album"] = similarity(given.album, fold.fold(candidate.album))
-        value *= 1.0 - ALBUM_WEIGHT * (1.0 - components["album"])
-    return round(value, DIGITS), {name: round(v, DIGITS) for name, v in components.items()}
+class Scorer:
+    """Scores candidates against what one tagger holds.
+
+    A page read deep holds an artist's tracks of one title many times over (the
+    same song on albums, singles and compilations), so each distinct title,
+    credit and album name is folded and compared once per request, not once
+    per row: that was most of a deep read's time.
+    """
+
+    def __init__(self, given: Given) -> None:
+        self.given = given
+        self._titles: dict[str, float] = {}
+        self._credits: dict[tuple[str, ...], float] = {}
+        self._albums: dict[str, float] = {}
+
+    def score(self, candidate: Candidate) -> tuple[float, dict[str, float]]:
+        """(score, components) of one candidate; both rounded to `DIGITS` decimals."""
+        given = self.given
+        title = self._titles.get(candidate.title)
+        if title is None:
+            title = title_similarity(given.title, fold.title(candidate.title))
+            self._titles[candidate.title] = title
+        credit = tuple(candidate.artists)
+        artist = self._credits.get(credit)
+        if artist is None:
+            artist = artist_similarity(given.artist, [fold.artist_name(a) for a in credit])
+            self._credits[credit] = artist
+        components = {"title": title, "artist": artist}
+        weights = {"title": TITLE_WEIGHT, "artist": ARTIST_WEIGHT}
+        if given.duration_ms is not None and candidate.duration_ms and candidate.duration_ms > 0:
+            components["duration"] = duration_similarity(given.duration_ms, candidate.duration_ms)
+            weights["duration"] = DURATION_WEIGHT
+        total = sum(weights.values())
+        value = 1.0
+        for name, weight in weights.items():
+            floor = TITLE_FLOOR if name == "title" else FLOOR
+            value *= max(components[name], floor) ** (weight / total)
+        if given.album is not None and candidate.album:
+            album = self._albums.get(candidate.album)
+            if album is None:
+                album = similarity(given.album, fold.fold(candidate.album))
+                self._albums[candidate.album] = album
+            components["album"] = album
+            value *= 1.0 - ALBUM_WEIGHT * (1.0 - album)
+        return round(value, DIGITS), {name: round(v, DIGITS) for name, v in components.items()}
