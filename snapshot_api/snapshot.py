@@ -72,13 +72,17 @@ PREAD_CACHE_KIB = 8_192
 second-level pages of every b-tree a lookup descends (about 10 b-trees), which every
 lookup reads; deeper pages are mostly different per key and come from the OS cache
 or the disk. Times `READ_THREADS` + 2 connections per process, it bounds the copies
-at about 80 MB."""
+at about 150 MB."""
 
-READ_THREADS = 8
-"""Threads a many-key lookup is split across in `pread` mode. Each thread waits on
-one read at a time (a b-tree descent is a chain of dependent reads), so this is the
-disk queue depth one lookup can reach: the disk measured 12.1k random reads/s at
-depth 1 and 50.9k at 32; 8 gave most of the gain on 2 cores without crowding them."""
+READ_THREADS = 16
+"""Threads a many-key lookup is split across in `pread` mode, and that serve single
+lookups and matches there over HTTP. Each thread waits on one read at a time (a b-tree
+descent is a chain of dependent reads), so this is the disk queue depth one lookup, or
+one worker's requests, can reach: the disk measured 5-14k random reads/s at depth 1 and
+17-73k at 32. Cold at 10M tracks, four runs interleaved with 8 threads: batches of 400
+in-process 595-904 items/s with 8, 929-1,658 with 16 (median 1.4x); 16 HTTP clients
+298-573 against 431-1,028/s; 32 threads cut warm `pread` batches by half (parts of 12
+keys) for no clear cold gain."""
 
 KEYS_PER_PART = 8
 """Fewest keys a many-key lookup hands to one reader thread (fewer than twice this are
