@@ -80,7 +80,7 @@ lookups and matches there over HTTP. Each thread waits on one read at a time (a 
 descent is a chain of dependent reads), so this is the disk queue depth one lookup, or
 one worker's requests, can reach: the disk measured 5-14k random reads/s at depth 1 and
 17-73k at 32. Cold at 10M tracks, four runs interleaved with 8 threads: batches of 400
-in-process 595-904 items/s with 8, 929-1,658 with 16 (median 1.4x); 16 HTTP clients
+in-process 595-904 items/s with 8, 929-1,658 with 16 (medians 1.7x); 16 HTTP clients
 298-573 against 431-1,028/s; 32 threads cut warm `pread` batches by half (parts of 12
 keys) for no clear cold gain."""
 
