@@ -9,14 +9,20 @@ that bad arguments are one line and exit status 2.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
+from tests.support.server_process import ServerProcess, start_server
 from tests.support.tools import require_program
+from tools.bench.cold import post_each_once
+from tools.bench.processes import BenchError
 from tools.bench.report import SECTIONS
 from tools.bench.stats import Summary, ratio, spread
 from tools.bench.wrk import parse
@@ -138,3 +144,35 @@ def test_a_rewritten_report_keeps_the_hand_written_sections() -> None:
     assert with_hand_written(rendered, "") == rendered
     current = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
     assert with_hand_written(current, current) == current
+
+
+def test_cold_batches_are_each_posted_once(built_snapshot: Path) -> None:
+    """The cold bench times batches by posting each body once over N connections: every
+    body reaches the server exactly once, and an error answer fails the run."""
+    isrcs = _some_isrcs(built_snapshot, 24)
+    assert len(isrcs) == 24
+    bodies = [orjson.dumps({"isrcs": isrcs[i : i + 4]}) for i in range(0, len(isrcs), 4)]
+    server = start_server(built_snapshot, "--rate", "0")
+    try:
+        seconds = post_each_once(server.port, "/batch/lookup", bodies, 3)
+        assert seconds > 0
+        server.wait_for(lambda line: len(_batch_requests(server)) >= len(bodies))
+        assert len(_batch_requests(server)) == len(bodies)
+        with pytest.raises(BenchError, match="HTTP 400"):
+            post_each_once(server.port, "/batch/lookup", [b'{"isrcs": 5}'], 1)
+    finally:
+        server.stop()
+
+
+def _batch_requests(server: ServerProcess) -> list[dict[str, object]]:
+    return [line for line in server.events("request") if line.get("route") == "/batch/lookup"]
+
+
+def _some_isrcs(directory: Path, count: int) -> list[str]:
+    uri = f"file:{directory / 'spotify_clean.sqlite3'}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        rows = db.execute(
+            "SELECT external_id_isrc FROM tracks WHERE external_id_isrc IS NOT NULL LIMIT ?",
+            (count,),
+        )
+        return [str(row[0]) for row in rows]
