@@ -301,6 +301,8 @@ def post_each_once(port: int, path: str, bodies: Sequence[bytes], connections: i
                 answer.read()
                 if answer.status != 200:
                     failures.append(f"{path}: HTTP {answer.status}")
+        except (OSError, http.client.HTTPException) as exc:  # a batch lost: no rate at all
+            failures.append(f"{path}: {exc}")
         finally:
             connection.close()
 
