@@ -118,5 +118,10 @@ def test_forwarded_addresses_get_their_own_buckets_and_appear_in_the_log(
         assert [client.get(lookup, headers=alice).status_code for _ in range(6)][-1] == 429
         assert client.get(lookup, headers=bob).status_code == 200
         assert client.get(lookup).status_code == 200  # the proxy itself (127.0.0.1)
+    # the access lines arrive through the server's stdout: wait for the last request's
+    for address in ("203.0.113.7", "203.0.113.200"):
+        frozen_server.wait_for(
+            lambda line, a=address: line.get("event") == "request" and line.get("client") == a
+        )
     clients = {line.get("client") for line in frozen_server.events("request")}
     assert {"203.0.113.7", "203.0.113.200", "127.0.0.1"} <= clients
