@@ -97,6 +97,12 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _names(value: object) -> list[str]:
+    """The artist names of a `rows_sql` row (joined by `ARTIST_SEPARATOR`)."""
+    text = _text(value)
+    return text.split(ARTIST_SEPARATOR) if text else []
+
+
 def after_prefix(prefix: str) -> str:
     """The smallest string greater than every string starting with `prefix`."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
@@ -151,9 +157,7 @@ class CandidateReader:
                 duration if type(duration) is int else None,
                 popularity if type(popularity) is int else None,
                 _text(album),
-                names.decode(errors="replace").split(ARTIST_SEPARATOR)
-                if isinstance(names, bytes) and names
-                else [],
+                _names(names),
             )
             for rowid, name, duration, popularity, album, names in connection.execute(
                 self.rows_sql, (binding,)
