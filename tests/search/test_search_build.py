@@ -17,7 +17,9 @@ from snapshot_api.errors import SearchUnavailable
 from snapshot_api.layout import MANIFEST_NAME, SEARCH_NAME, find_dump_files
 from snapshot_api.manifest import Manifest
 from snapshot_api.progress import Reporter
+from snapshot_api.search import build as search_build
 from snapshot_api.search.build import build_search
+from snapshot_api.search.index import RANKINGS
 from snapshot_api.verify.verifier import verify
 from tests.build.test_build import paused_build
 from tests.support.fixtures import CliRunner, SnapshotFactory
@@ -38,6 +40,43 @@ def index_content(directory: Path) -> dict[str, list[tuple[object, ...]]]:
             )
         ]
         return {t: list(connection.execute(f'SELECT * FROM "{t}" ORDER BY 1')) for t in tables}
+    finally:
+        connection.close()
+
+
+def index_answers(directory: Path) -> dict[str, list[tuple[str, list[int]]]]:
+    """What the index answers, whatever its segments' layout: for each kind, each term and
+    each 3-character prefix with the keys of its rows, in the order FTS5 gives them."""
+    connection = apsw.Connection(
+        f"file:{directory / SEARCH_NAME}?mode=ro",
+        flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
+    )
+    try:
+        answers: dict[str, list[tuple[str, list[int]]]] = {}
+        for ranking in RANKINGS.values():
+            terms = [
+                str(row[0])
+                for row in connection.execute(
+                    f"SELECT term FROM {ranking.terms_table} ORDER BY term"
+                )
+            ]
+            queries = [f'"{term}"' for term in terms]
+            queries += sorted({f'"{term[:3]}"*' for term in terms if len(term) >= 3})
+            answers[ranking.kind.value] = [
+                (
+                    query,
+                    [
+                        int(row[0])
+                        for row in connection.execute(
+                            f"SELECT rowid FROM {ranking.words_table} WHERE {ranking.words_table} "
+                            "MATCH ? ORDER BY rowid",
+                            (query,),
+                        )
+                    ],
+                )
+                for query in queries
+            ]
+        return answers
     finally:
         connection.close()
 
@@ -110,6 +149,34 @@ def test_the_index_is_the_same_whatever_the_number_of_folding_processes(
         processes=processes,
     )
     assert index_content(directory) == index_content(built_snapshot)
+
+
+@pytest.mark.parametrize("processes", [1, 3])
+def test_runs_fed_to_fts5_one_after_another_make_the_same_index(
+    processes: int,
+    snapshot_factory: SnapshotFactory,
+    built_snapshot: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows are read in rowid order and fed to FTS5 a run at a time, each run sorted by
+    ranking key: with runs of a few rows (many segments, merged by `optimize`) the index
+    answers what one run makes it answer."""
+    monkeypatch.setattr(search_build, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(search_build, "RUN_ROWS", 40)
+    directory = snapshot_factory()
+    manifest = Manifest.read(directory)
+    stats = build_search(
+        directory / "spotify_clean.sqlite3",
+        directory,
+        manifest.snapshot_id,
+        Reporter(quiet=True),
+        force=True,
+        processes=processes,
+    )
+    assert stats.rows["track"] > 10 * 40, "the fixture must span many runs"
+    answers = index_answers(directory)
+    assert answers == index_answers(built_snapshot)
+    assert sum(len(rows) for rows in answers.values()) > 1000
 
 
 def test_build_leaves_dump_files_byte_identical(snapshot_factory: SnapshotFactory) -> None:
