@@ -18,7 +18,7 @@ from snapshot_api.layout import MANIFEST_NAME, SEARCH_NAME, find_dump_files
 from snapshot_api.manifest import Manifest
 from snapshot_api.progress import Reporter
 from snapshot_api.search import build as search_build
-from snapshot_api.search.build import build_search
+from snapshot_api.search.build import SearchStats, build_search
 from snapshot_api.search.index import RANKINGS
 from snapshot_api.verify.verifier import verify
 from tests.build.test_build import paused_build
@@ -134,13 +134,9 @@ def test_a_killed_build_leaves_no_folding_process_behind(
     assert not alive, f"folders outlived the killed build: {alive}"
 
 
-@pytest.mark.parametrize("processes", [1, 3])
-def test_the_index_is_the_same_whatever_the_number_of_folding_processes(
-    processes: int, snapshot_factory: SnapshotFactory, built_snapshot: Path
-) -> None:
-    directory = snapshot_factory()
+def rebuild_search(directory: Path, processes: int) -> SearchStats:
     manifest = Manifest.read(directory)
-    build_search(
+    return build_search(
         directory / "spotify_clean.sqlite3",
         directory,
         manifest.snapshot_id,
@@ -148,6 +144,14 @@ def test_the_index_is_the_same_whatever_the_number_of_folding_processes(
         force=True,
         processes=processes,
     )
+
+
+@pytest.mark.parametrize("processes", [1, 3])
+def test_the_index_is_the_same_whatever_the_number_of_folding_processes(
+    processes: int, snapshot_factory: SnapshotFactory, built_snapshot: Path
+) -> None:
+    directory = snapshot_factory()
+    rebuild_search(directory, processes)
     assert index_content(directory) == index_content(built_snapshot)
 
 
@@ -164,15 +168,7 @@ def test_runs_fed_to_fts5_one_after_another_make_the_same_index(
     monkeypatch.setattr(search_build, "CHUNK_ROWS", 7)
     monkeypatch.setattr(search_build, "RUN_ROWS", 40)
     directory = snapshot_factory()
-    manifest = Manifest.read(directory)
-    stats = build_search(
-        directory / "spotify_clean.sqlite3",
-        directory,
-        manifest.snapshot_id,
-        Reporter(quiet=True),
-        force=True,
-        processes=processes,
-    )
+    stats = rebuild_search(directory, processes)
     assert stats.rows["track"] > 10 * 40, "the fixture must span many runs"
     answers = index_answers(directory)
     assert answers == index_answers(built_snapshot)
