@@ -2,11 +2,12 @@
 
 Reading the rows and folding their names (pure Python) are most of the search
 build's CPU time, so a few forked processes (folders) do both, chunk by chunk,
-while the build's own process feeds FTS5. A chunk is either rowids in ranking
-order (a carray) or a range of rowids scanned in table order; its rows come back
-grouped by rank bucket, each group's keys in an array and its terms joined by
-newlines and encoded (two objects per group to pickle, not a tuple per row).
-The index is the same bytes whatever the number of folders.
+while the build's own process feeds FTS5. A chunk is a range of rowids, read in
+table order; its rows come back grouped by rank bucket, each group's keys in an
+array and its terms joined by newlines and encoded (two objects per group to
+pickle, not a tuple per row), so a run of chunks is put in key order by sorting
+its groups (`in_key_order`). The index is the same bytes whatever the number of
+folders.
 """
 
 from __future__ import annotations
