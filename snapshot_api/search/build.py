@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,7 +148,7 @@ def build_search(
     out = apsw.Connection(str(temporary))
     try:
         for pragma in (
-            "auto_vacuum = INCREMENTAL",  # before any table: see _give_back_free_pages
+            "auto_vacuum = INCREMENTAL",  # before any table: see _optimize
             "journal_mode = OFF",
             "synchronous = OFF",
             f"cache_size = -{CACHE_KIB}",
@@ -160,19 +160,13 @@ def build_search(
             out.execute(f"INSERT INTO {table}({table}, rank) VALUES ('hashsize', {HASH_BYTES})")
             out.execute(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', 0)")
         job = _Job(dump, out, reporter, folders)
-        rankings = list(RANKINGS.values())
         with _temporary_files_in(directory):  # a sort without an index spills there
-            chunks = job.folded(rankings[0])
-            for number, ranking in enumerate(rankings):
+            for kind, ranking in RANKINGS.items():
                 total = (totals or {}).get(ranking.table)
                 started = time.monotonic()
-                stats.rows[ranking.kind.value] = _index_kind(job, ranking, chunks, total)
-                stats.seconds[ranking.kind.value] = time.monotonic() - started
-                # The folders read the next kind's first run while this one is merged.
-                if number + 1 < len(rankings):
-                    chunks = job.folded(rankings[number + 1])
-                stats.optimize_seconds += _optimize(out, ranking, reporter)
-            _give_back_free_pages(out)
+                stats.rows[kind.value] = _index_kind(job, ranking, total)
+                stats.seconds[kind.value] = time.monotonic() - started
+        stats.optimize_seconds = _optimize(out, reporter)
         entries = {
             "snapshot_id": snapshot_id,
             "tool_version": __version__,
@@ -238,9 +232,10 @@ def select_rows(dump: apsw.Connection, ranking: Ranking) -> str:
         FROM artists AS ar WHERE ar.rowid BETWEEN ?1 AND ?2"""
 
 
-def _index_kind(job: _Job, ranking: Ranking, chunks: Iterator[Folded], total: int | None) -> int:
-    """Every row of the kind's table, read in rowid order (`chunks`), fed to FTS5 a run at
-    a time, each run in ranking-key order."""
+def _index_kind(job: _Job, ranking: Ranking, total: int | None) -> int:
+    """Every row of the kind's table, read in rowid order, fed to FTS5 a run at a time,
+    each run in ranking-key order."""
+    task = Task(ranking.kind, select_rows(job.dump, ranking))
     insert = f"INSERT INTO {ranking.words_table} (rowid, words) VALUES (?, ?)"
     progress = job.reporter.progress(f"search index: {ranking.table}", total, unit="rows")
     done = 0
@@ -249,7 +244,7 @@ def _index_kind(job: _Job, ranking: Ranking, chunks: Iterator[Folded], total: in
     try:
         # One transaction per kind: FTS5 writes a segment at every commit.
         with job.out:
-            for chunk in chunks:
+            for chunk in job.folded(task, _rowid_ranges(job.dump, ranking.table), RUN_ROWS):
                 run.extend(chunk.groups)
                 in_run += chunk.rows
                 done += chunk.rows
@@ -278,14 +273,10 @@ class _Job:
     reporter: Reporter
     folders: Folders | None
 
-    def folded(self, ranking: Ranking) -> Iterator[Folded]:
-        """The kind's chunks in rowid order, read and folded; the folders start on the
-        first run at once."""
-        task = Task(ranking.kind, select_rows(self.dump, ranking))
-        chunks = _rowid_ranges(self.dump, ranking.table)
+    def folded(self, task: Task, chunks: Iterable[Chunk], ahead_rows: int) -> Iterator[Folded]:
         if self.folders is None:
             return (fold(self.dump, task, chunk) for chunk in chunks)
-        return self.folders.folded(task, chunks, RUN_ROWS // CHUNK_ROWS)
+        return self.folders.folded(task, chunks, ahead_rows // CHUNK_ROWS)
 
 
 def _rowid_ranges(dump: apsw.Connection, table: str) -> Iterator[Chunk]:
@@ -298,36 +289,37 @@ def _rowid_ranges(dump: apsw.Connection, table: str) -> Iterator[Chunk]:
         yield start, min(start + CHUNK_ROWS - 1, last)
 
 
-def _optimize(out: apsw.Connection, ranking: Ranking, reporter: Reporter) -> float:
-    """Merge the kind's segments into one and list its terms (interruptible)."""
+def _optimize(out: apsw.Connection, reporter: Reporter) -> float:
+    """Merge each table's segments into one, list its terms, then give back the pages
+    the merges freed (interruptible)."""
     started = time.monotonic()
-    table = ranking.words_table
-    progress: Progress = reporter.progress(f"search index: merging {ranking.table}", None)
+    progress: Progress = reporter.progress("search index: merging segments", None)
     out.set_progress_handler(_ticker(lambda: progress.update(0, note="optimize")), 100_000)
     try:
-        with out:
-            out.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
-            out.execute(f"CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, {table}, row)")
-            out.execute(
-                f"INSERT INTO {ranking.terms_table} "
-                "SELECT term, doc FROM temp.vocabulary ORDER BY term"
-            )
-            out.execute("DROP TABLE temp.vocabulary")
+        for ranking in RANKINGS.values():
+            table = ranking.words_table
+            with out:
+                out.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+                out.execute(
+                    f"CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, {table}, row)"
+                )
+                out.execute(
+                    f"INSERT INTO {ranking.terms_table} "
+                    "SELECT term, doc FROM temp.vocabulary ORDER BY term"
+                )
+                out.execute("DROP TABLE temp.vocabulary")
+        # The segments merged away leave free pages (6% of the file at 10M tracks):
+        # moving the last pages into them and truncating costs a second where VACUUM
+        # would rewrite the whole file.
+        out.execute("PRAGMA incremental_vacuum").fetchall()
     except BaseException:
         progress.clear()
         raise
     finally:
         out.set_progress_handler(None)
     seconds = time.monotonic() - started
-    progress.finish(f"search index: {ranking.table} merged in {seconds:.1f}s")
+    progress.finish(f"search index: merged in {seconds:.1f}s")
     return seconds
-
-
-def _give_back_free_pages(out: apsw.Connection) -> None:
-    """The segments merged away leave free pages (6% of the file at 10M tracks): moving
-    the last pages into them and truncating costs a second where VACUUM would rewrite
-    the whole file."""
-    out.execute("PRAGMA incremental_vacuum").fetchall()
 
 
 def _ticker(tick: Callable[[], None]) -> Callable[[], bool]:

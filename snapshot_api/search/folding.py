@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import array
 import collections
-import itertools
 import multiprocessing
 import signal
 from collections.abc import Iterable, Iterator
@@ -102,24 +101,16 @@ class Folders:
 
     def folded(self, task: Task, chunks: Iterable[Chunk], ahead: int) -> Iterator[Folded]:
         """The chunks' documents in order. Up to `ahead` chunks (and two per folder) are
-        given out before their turn, the first of them at once, so the folders keep
-        working while the caller feeds FTS5 or merges the previous kind, and memory stays
-        bounded whatever the dump's size (`Pool.imap` would read the whole input ahead)."""
-        given = iter(chunks)
-        pending = collections.deque(
-            self.pool.apply_async(_fold_in_folder, (task, chunk))
-            for chunk in itertools.islice(given, ahead + 2 * self.processes)
-        )
-        return self._in_order(task, given, pending)
-
-    def _in_order(
-        self, task: Task, given: Iterator[Chunk], pending: collections.deque[AsyncResult[Folded]]
-    ) -> Iterator[Folded]:
+        given out before their turn, so the folders keep working while the caller feeds
+        FTS5, and memory stays bounded whatever the dump's size (`Pool.imap` would read
+        the whole input ahead)."""
+        pending: collections.deque[AsyncResult[Folded]] = collections.deque()
+        for chunk in chunks:
+            pending.append(self.pool.apply_async(_fold_in_folder, (task, chunk)))
+            if len(pending) >= ahead + 2 * self.processes:
+                yield pending.popleft().get()
         while pending:
-            folded = pending.popleft().get()
-            for chunk in itertools.islice(given, 1):
-                pending.append(self.pool.apply_async(_fold_in_folder, (task, chunk)))
-            yield folded
+            yield pending.popleft().get()
 
     def close(self) -> None:
         self.pool.terminate()
