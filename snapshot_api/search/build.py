@@ -42,7 +42,6 @@ from pathlib import Path
 import apsw
 
 from snapshot_api import __version__, pause
-from snapshot_api.build.sidecar import _temporary_files_in
 from snapshot_api.documents.indexes import index_on, quote
 from snapshot_api.errors import BuildError
 from snapshot_api.files.sqlite import read_key_values, remove_temporary_files
@@ -160,12 +159,11 @@ def build_search(
             out.execute(f"INSERT INTO {table}({table}, rank) VALUES ('hashsize', {HASH_BYTES})")
             out.execute(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', 0)")
         job = _Job(dump, out, reporter, folders)
-        with _temporary_files_in(directory):  # a sort without an index spills there
-            for kind, ranking in RANKINGS.items():
-                total = (totals or {}).get(ranking.table)
-                started = time.monotonic()
-                stats.rows[kind.value] = _index_kind(job, ranking, total)
-                stats.seconds[kind.value] = time.monotonic() - started
+        for kind, ranking in RANKINGS.items():
+            total = (totals or {}).get(ranking.table)
+            started = time.monotonic()
+            stats.rows[kind.value] = _index_kind(job, ranking, total)
+            stats.seconds[kind.value] = time.monotonic() - started
         stats.optimize_seconds = _optimize(out, reporter)
         entries = {
             "snapshot_id": snapshot_id,
@@ -282,8 +280,8 @@ class _Job:
 def _rowid_ranges(dump: apsw.Connection, table: str) -> Iterator[Chunk]:
     """(first, last) rowids of consecutive chunks covering the table (one index descent
     each end; rowid gaps only make some chunks shorter)."""
-    first, last = dump.execute(f"SELECT min(rowid), max(rowid) FROM {table}").get or (None, None)
-    if first is None or last is None:
+    first, last = dump.execute(f"SELECT min(rowid), max(rowid) FROM {table}").get
+    if first is None:  # an empty table (an aggregate always yields one row)
         return
     for start in range(first, last + 1, CHUNK_ROWS):
         yield start, min(start + CHUNK_ROWS - 1, last)
