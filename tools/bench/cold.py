@@ -36,6 +36,7 @@ import orjson
 from snapshot_api import Snapshot
 from snapshot_api.identifiers import Kind
 from snapshot_api.readmode import ReadMode, mem_available, total_bytes, use_mmap
+from snapshot_api.snapshot import READ_THREADS
 from tools.bench import keys as bench_keys
 from tools.bench import match as match_bench
 from tools.bench import search as search_bench
@@ -396,8 +397,8 @@ def render(
         f"{(available or 0) / 2**30:.1f} GiB, so `--mmap auto` picks {auto} here. "
         f"Cold = right after {method}; warm = the same keys again. `on` is the read mode "
         "before this change (every file mapped); `off` reads with `pread`, readahead off "
-        "(`POSIX_FADV_RANDOM`), many-key lookups split across 8 reader threads and, over "
-        "HTTP, single lookups run on those threads.",
+        f"(`POSIX_FADV_RANDOM`), many-key lookups split across {READ_THREADS} reader threads "
+        "and, over HTTP, single lookups run on those threads.",
         "",
         "Disk's own limit, measured in the same run (fio, O_DIRECT random 4 KiB reads on the "
         "main file): "
