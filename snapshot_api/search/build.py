@@ -69,6 +69,15 @@ build's process peaked at 286 MB of its own memory, each folder at 150 MB)."""
 HASH_BYTES = 16 << 20
 """FTS5's in-memory buffer of pending terms before it writes a segment (default 1 MiB):
 fewer, larger segments make the final merge cheaper."""
+LEAF_BYTES = 1000
+"""FTS5's leaf size (default 4,050). An AND of a rare word with a common one seeks the
+common word's list once per row of the rare one, and within a leaf FTS5 steps entry by entry
+to the row sought, so a smaller leaf means fewer entries stepped per seek. Measured at 10M
+tracks (same host, same data): `love AND <a word of 50-100 tracks>` 0.66 → 0.23 ms, of
+500-1,000 tracks 3.2 → 1.5 ms, of 5,000-10,000 tracks 5.9 → 5.1 ms (those walk most leaves
+either way); searches of a common and a rare word p50 1.43 → 0.86 ms; matches 762-796 → 912-930
+per CPU-second. For 2.6% more index (38.17 → 39.16 bytes per track) and 3% more build time
+(63.3-63.9 → 65.4-65.6 s at 10M, interleaved)."""
 TEMPORARY_SUFFIXES = (".tmp", ".tmp-journal")
 FOLD_PROCESSES = min(4, os.cpu_count() or 1)
 """Processes reading rows and folding their names into terms beside the one feeding FTS5:
@@ -158,6 +167,7 @@ def build_search(
             table = ranking.words_table
             out.execute(f"INSERT INTO {table}({table}, rank) VALUES ('hashsize', {HASH_BYTES})")
             out.execute(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', 0)")
+            out.execute(f"INSERT INTO {table}({table}, rank) VALUES ('pgsz', {LEAF_BYTES})")
         job = _Job(dump, out, reporter, folders)
         for kind, ranking in RANKINGS.items():
             total = (totals or {}).get(ranking.table)

@@ -175,6 +175,23 @@ def test_runs_fed_to_fts5_one_after_another_make_the_same_index(
     assert sum(len(rows) for rows in answers.values()) > 1000
 
 
+def test_every_kind_is_written_in_leaves_of_leaf_bytes(built_snapshot: Path) -> None:
+    """The leaf size is FTS5 configuration kept in the file: an index built without it would
+    answer the same, only slower (see `LEAF_BYTES`)."""
+    connection = apsw.Connection(
+        f"file:{built_snapshot / SEARCH_NAME}?mode=ro",
+        flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
+    )
+    try:
+        for ranking in RANKINGS.values():
+            value = connection.execute(
+                f"SELECT v FROM {ranking.words_table}_config WHERE k = 'pgsz'"
+            ).get
+            assert value == search_build.LEAF_BYTES, ranking.words_table
+    finally:
+        connection.close()
+
+
 def test_build_leaves_dump_files_byte_identical(snapshot_factory: SnapshotFactory) -> None:
     directory = snapshot_factory(built=False)
     before = digests(directory)
