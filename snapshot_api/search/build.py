@@ -64,8 +64,9 @@ CHUNK_ROWS = 20_000
 """Rowids a folder reads and folds at a time."""
 RUN_ROWS = 1_000_000
 """Rows fed to FTS5 in key order at a time (a segment each); the folders read the next run
-meanwhile, so about two runs' terms are in memory whatever the dump's size (at 10M tracks the
-build's process peaked at 286 MB of its own memory, each folder at 150 MB)."""
+meanwhile, so about two runs' terms are in memory whatever the dump's size: while indexing, the
+build's process held 281-286 MB of its own memory from the second run to the last of 30M tracks,
+each folder about 150 MB. (The final merge adds to that: 40 MB at 10M tracks, 100 MB at 30M.)"""
 HASH_BYTES = 16 << 20
 """FTS5's in-memory buffer of pending terms before it writes a segment (default 1 MiB):
 fewer, larger segments make the final merge cheaper."""
