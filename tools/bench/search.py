@@ -12,7 +12,11 @@ Markdown section.
 
 Words are drawn from the snapshot itself: "common" are the synthetic
 vocabulary's head words, "rare" are words of random tracks whose rank in
-the vocabulary is beyond the first 5,000 (each in a handful of names).
+the vocabulary is beyond the first 5,000 (each in a handful of names). The
+synthetic vocabulary does not grow with the snapshot, so such a word is in ten
+times more tracks at 10M than at 1M; the "word of N tracks" classes take words
+from the index's terms by how many tracks hold them, the same band at every
+size, so their cost compares like for like across sizes.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from tools.bench.processes import (
 
 COMMON = ("love", "night", "heart", "fire", "dream", "light", "rain", "summer", "blue", "gold")
 RARE_RANK = 5_000
+BANDS = ((50, 100), (500, 1_000))
+"""Tracks holding a word of the fixed-frequency classes (inclusive)."""
 
 
 @dataclass(slots=True)
@@ -78,10 +84,28 @@ def rare_words(directory: Path, count: int, seed: int = 1) -> list[str]:
         db.close()
 
 
+def banded_words(directory: Path, low: int, high: int, count: int, seed: int = 1) -> list[str]:
+    """Title words (plain letters, 4 or more) held by `low` to `high` tracks, in random order."""
+    db = sqlite3.connect(f"file:{directory / SEARCH_NAME}?mode=ro", uri=True)
+    try:
+        found = [
+            str(row[0])
+            for row in db.execute(
+                "SELECT term FROM track_terms WHERE docs BETWEEN ? AND ? "
+                "AND term GLOB '[a-z][a-z][a-z][a-z]*' AND term NOT GLOB '*[^a-z]*' ORDER BY term",
+                (low, high),
+            )
+        ]
+    finally:
+        db.close()
+    random.Random(seed).shuffle(found)
+    return found[:count]
+
+
 def queries(directory: Path) -> dict[str, list[tuple[str, str, dict[str, str]]]]:
-    """Query class → [(kind, q, filters)]."""
+    """Query class → [(kind, q, filters)]; a band without words (a small snapshot) is left out."""
     rare = rare_words(directory, 40)
-    return {
+    chosen: dict[str, list[tuple[str, str, dict[str, str]]]] = {
         "track, 1 common word": [("track", w, {}) for w in COMMON],
         "track, 1 rare word": [("track", w, {}) for w in rare],
         "track, 2 common words": [("track", f"{a} {b}", {}) for a, b in itertools.pairwise(COMMON)],
@@ -102,6 +126,13 @@ def queries(directory: Path) -> dict[str, list[tuple[str, str, dict[str, str]]]]
         "artist, 1 common word": [("artist", w, {}) for w in COMMON],
         "artist, 1 rare word": [("artist", w, {}) for w in rare],
     }
+    for low, high in BANDS:
+        band = banded_words(directory, low, high, 40)
+        if band:
+            chosen[f"track, common + word of {low:,}–{high:,} tracks"] = [
+                ("track", f"{a} {b}", {}) for a, b in zip(COMMON * 4, band, strict=False)
+            ]
+    return chosen
 
 
 def measure(
