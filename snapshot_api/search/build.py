@@ -168,9 +168,8 @@ def build_search(
         out.execute(schema_sql(SEARCH_SCHEMA_FILE))
         for ranking in RANKINGS.values():
             table = ranking.words_table
-            out.execute(f"INSERT INTO {table}({table}, rank) VALUES ('hashsize', {HASH_BYTES})")
-            out.execute(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', 0)")
-            out.execute(f"INSERT INTO {table}({table}, rank) VALUES ('pgsz', {LEAF_BYTES})")
+            for option, value in (("hashsize", HASH_BYTES), ("automerge", 0), ("pgsz", LEAF_BYTES)):
+                out.execute(f"INSERT INTO {table}({table}, rank) VALUES (?, ?)", (option, value))
         job = _Job(dump, out, reporter, folders)
         for kind, ranking in RANKINGS.items():
             total = (totals or {}).get(ranking.table)
