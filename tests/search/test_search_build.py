@@ -14,6 +14,7 @@ import pytest
 from snapshot_api import Snapshot
 from snapshot_api.build.pipeline import build
 from snapshot_api.errors import SearchUnavailable
+from snapshot_api.files.sqlite import open_read_only
 from snapshot_api.layout import MANIFEST_NAME, SEARCH_NAME, find_dump_files
 from snapshot_api.manifest import Manifest
 from snapshot_api.progress import Reporter
@@ -27,10 +28,7 @@ from tests.support.fixtures import CliRunner, SnapshotFactory
 
 def index_content(directory: Path) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table of the search file (FTS5's shadow tables hold the index)."""
-    connection = apsw.Connection(
-        f"file:{directory / SEARCH_NAME}?mode=ro",
-        flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
-    )
+    connection = open_read_only(directory / SEARCH_NAME)
     try:
         tables = [
             str(row[0])
@@ -47,10 +45,7 @@ def index_content(directory: Path) -> dict[str, list[tuple[object, ...]]]:
 def index_answers(directory: Path) -> dict[str, list[tuple[str, list[int]]]]:
     """What the index answers, whatever its segments' layout: for each kind, each term and
     each 3-character prefix with the keys of its rows, in the order FTS5 gives them."""
-    connection = apsw.Connection(
-        f"file:{directory / SEARCH_NAME}?mode=ro",
-        flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
-    )
+    connection = open_read_only(directory / SEARCH_NAME)
     try:
         answers: dict[str, list[tuple[str, list[int]]]] = {}
         for ranking in RANKINGS.values():
@@ -178,10 +173,7 @@ def test_runs_fed_to_fts5_one_after_another_make_the_same_index(
 def test_every_kind_is_written_in_leaves_of_leaf_bytes(built_snapshot: Path) -> None:
     """The leaf size is FTS5 configuration kept in the file: an index built without it would
     answer the same, only slower (see `LEAF_BYTES`)."""
-    connection = apsw.Connection(
-        f"file:{built_snapshot / SEARCH_NAME}?mode=ro",
-        flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
-    )
+    connection = open_read_only(built_snapshot / SEARCH_NAME)
     try:
         for ranking in RANKINGS.values():
             value = connection.execute(
