@@ -34,6 +34,7 @@ from pathlib import Path
 
 from snapshot_api import Snapshot
 from snapshot_api.layout import SEARCH_NAME
+from snapshot_api.search.index import RANKINGS, SearchKind
 from snapshot_api.search.text import words
 from snapshot_api.synth.text import Script, vocabulary
 from tools.bench.processes import (
@@ -91,7 +92,8 @@ def banded_words(directory: Path, low: int, high: int, count: int, seed: int = 1
         found = [
             str(row[0])
             for row in db.execute(
-                "SELECT term FROM track_terms WHERE docs BETWEEN ? AND ? "
+                f"SELECT term FROM {RANKINGS[SearchKind.TRACK].terms_table} "
+                "WHERE docs BETWEEN ? AND ? "
                 "AND term GLOB '[a-z][a-z][a-z][a-z]*' AND term NOT GLOB '*[^a-z]*' ORDER BY term",
                 (low, high),
             )
