@@ -6,14 +6,18 @@ while the build's own process feeds FTS5. A chunk is a range of rowids, read in
 table order; its rows come back grouped by rank bucket, each group's keys in an
 array and its terms joined by newlines and encoded (two objects per group to
 pickle, not a tuple per row), so a run of chunks is put in key order by sorting
-its groups (`in_key_order`). The index is the same bytes whatever the number of
-folders.
+its groups (`in_key_order`). Artists' follower counts rarely repeat, so nearly
+every artist would be a group of its own, and a group object costs more memory
+than the row's terms: a chunk with more than `MAX_GROUPS` buckets is one group
+spanning them all (its rows already in key order), which a run merges with the
+others it overlaps. The index is the same bytes whatever the number of folders.
 """
 
 from __future__ import annotations
 
 import array
 import collections
+import heapq
 import multiprocessing
 import signal
 from collections.abc import Iterable, Iterator
@@ -35,8 +39,11 @@ Chunk: TypeAlias = tuple[int, int]
 """A range of rowids: first, last."""
 CACHE_KIB = 32_768
 """SQLite's page cache per connection reading the dump or writing the index."""
-Group: TypeAlias = tuple[int, bytes, bytes]
-"""(rank bucket, ranking keys as int64 bytes, their terms joined by newlines, UTF-8)."""
+Group: TypeAlias = tuple[int, int, bytes, bytes]
+"""(first and last rank bucket, ranking keys in order as int64 bytes, their terms joined by
+newlines, UTF-8)."""
+MAX_GROUPS = 256
+"""Buckets a chunk keeps as groups of their own (popularity has 102): above, one group."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +58,7 @@ class Task:
 
 @dataclass(frozen=True, slots=True)
 class Folded:
-    """A chunk's documents: groups by rank bucket, in bucket order."""
+    """A chunk's documents: groups by rank bucket, in bucket order (or one spanning group)."""
 
     groups: tuple[Group, ...]
     rows: int
@@ -61,14 +68,35 @@ class Folded:
 
 
 def in_key_order(run: list[Group]) -> Iterator[tuple[int, bytes]]:
-    """(ranking key, terms) of a run's rows in key order: its groups by bucket, those of one
-    bucket in the order they were read (a stable sort), each in rowid order."""
-    run.sort(key=_bucket)
-    for _, keys, texts in run:
-        yield from zip(_keys(keys), texts.split(b"\n"), strict=True)
+    """(ranking key, terms) of a run's rows in key order: its groups by first bucket, those
+    of one bucket in the order they were read (a stable sort: rowid order), and groups whose
+    buckets overlap (spanning groups) merged by key."""
+    run.sort(key=_first_bucket)
+    overlapping: list[Group] = []
+    end = -1
+    for group in run:
+        if overlapping and group[0] > end:
+            yield from _merged(overlapping)
+            overlapping = []
+        overlapping.append(group)
+        end = max(end, group[1])
+    yield from _merged(overlapping)
 
 
-def _bucket(group: Group) -> int:
+def _merged(groups: list[Group]) -> Iterator[tuple[int, bytes]]:
+    if all(first == last == groups[0][0] for first, last, _, _ in groups):
+        for group in groups:  # one bucket: read order is key order
+            yield from _rows(group)
+    else:
+        yield from heapq.merge(*map(_rows, groups))  # keys are unique: terms never compared
+
+
+def _rows(group: Group) -> Iterator[tuple[int, bytes]]:
+    _, _, keys, texts = group
+    return zip(_keys(keys), texts.split(b"\n"), strict=True)
+
+
+def _first_bucket(group: Group) -> int:
     return group[0]
 
 
@@ -194,10 +222,21 @@ def _documents(kind: SearchKind, rows: Iterable[tuple[Any, ...]], last_rowid: in
         keys.append(high | rowid)
         texts.append(f"{title} {album_terms} {artist_terms}")
     shift = ranking.shift
+    ordered = [
+        (high >> shift, high >> shift, keys, texts)
+        for high, (keys, texts) in sorted(groups.items())
+    ]
+    if len(ordered) > MAX_GROUPS:  # buckets in order, each in rowid order: key order
+        every_key: array.array[int] = array.array("q")
+        every_text: list[str] = []
+        for _, _, keys, texts in ordered:
+            every_key.extend(keys)
+            every_text.extend(texts)
+        ordered = [(ordered[0][0], ordered[-1][1], every_key, every_text)]
     return Folded(
         tuple(
-            (high >> shift, keys.tobytes(), "\n".join(texts).encode())
-            for high, (keys, texts) in sorted(groups.items())
+            (first, last, keys.tobytes(), "\n".join(texts).encode())
+            for first, last, keys, texts in ordered
         ),
         count,
         last_rowid,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import apsw
+import pytest
 
 from snapshot_api.files.sqlite import open_read_only
 from snapshot_api.search import build as search_build
-from snapshot_api.search.folding import Group, Task, fold, in_key_order
+from snapshot_api.search import folding
+from snapshot_api.search.folding import MAX_GROUPS, Group, Task, fold, in_key_order
 from snapshot_api.search.index import RANKINGS, SearchKind
 
 
@@ -16,9 +18,13 @@ def _popularity(dump: apsw.Connection, table: str, column: str) -> dict[int, obj
     return {int(row[0]): row[1] for row in dump.execute(f"SELECT rowid, {column} FROM {table}")}
 
 
+@pytest.mark.parametrize("max_groups", [MAX_GROUPS, 2])
 def test_a_run_of_chunks_read_in_rowid_order_yields_keys_in_ranking_order(
-    synthetic_dump: Path,
+    max_groups: int, synthetic_dump: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """With 2, nearly every chunk is one group spanning its buckets, merged with the others."""
+    monkeypatch.setattr(folding, "MAX_GROUPS", max_groups)
+    spanning = 0
     dump = open_read_only(synthetic_dump / "spotify_clean.sqlite3")
     try:
         for kind in SearchKind:
@@ -27,7 +33,9 @@ def test_a_run_of_chunks_read_in_rowid_order_yields_keys_in_ranking_order(
             first, last = dump.execute(f"SELECT min(rowid), max(rowid) FROM {ranking.table}").get
             run: list[Group] = []
             for start in range(first, last + 1, 13):  # chunks of 13 rowids, in rowid order
-                run.extend(fold(dump, task, (start, min(start + 12, last))).groups)
+                groups = fold(dump, task, (start, min(start + 12, last))).groups
+                spanning += sum(first != last for first, last, _, _ in groups)
+                run.extend(groups)
             keys = [key for key, _ in in_key_order(run)]
             values = _popularity(dump, ranking.table, ranking.column)
 
@@ -38,5 +46,6 @@ def test_a_run_of_chunks_read_in_rowid_order_yields_keys_in_ranking_order(
                 assert key >> ranking.shift == ranking.bucket(values[rowid]), (kind, rowid)
             buckets = {key >> ranking.shift for key in keys}
             assert len(buckets) > 5, f"{kind}: the fixture must rank rows into many buckets"
+        assert (spanning > 0) == (max_groups < MAX_GROUPS)
     finally:
         dump.close()

@@ -19,6 +19,7 @@ from snapshot_api.layout import MANIFEST_NAME, SEARCH_NAME, find_dump_files
 from snapshot_api.manifest import Manifest
 from snapshot_api.progress import Reporter
 from snapshot_api.search import build as search_build
+from snapshot_api.search import folding
 from snapshot_api.search.build import SearchStats, build_search
 from snapshot_api.search.index import RANKINGS
 from snapshot_api.verify.verifier import verify
@@ -145,6 +146,23 @@ def rebuild_search(directory: Path, processes: int) -> SearchStats:
 def test_the_index_is_the_same_whatever_the_number_of_folding_processes(
     processes: int, snapshot_factory: SnapshotFactory, built_snapshot: Path
 ) -> None:
+    directory = snapshot_factory()
+    rebuild_search(directory, processes)
+    assert index_content(directory) == index_content(built_snapshot)
+
+
+@pytest.mark.parametrize("processes", [1, 3])
+def test_chunks_of_more_buckets_than_max_groups_make_the_same_index(
+    processes: int,
+    snapshot_factory: SnapshotFactory,
+    built_snapshot: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Artists' follower counts rarely repeat: a chunk of more buckets than `MAX_GROUPS` is
+    one group spanning them, merged by key with the run's others (here every chunk of more
+    than two buckets, in runs of several chunks)."""
+    monkeypatch.setattr(folding, "MAX_GROUPS", 2)
+    monkeypatch.setattr(search_build, "CHUNK_ROWS", 7)
     directory = snapshot_factory()
     rebuild_search(directory, processes)
     assert index_content(directory) == index_content(built_snapshot)
