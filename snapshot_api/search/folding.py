@@ -85,15 +85,22 @@ def in_key_order(run: list[Group]) -> Iterator[tuple[int, bytes]]:
 
 def _merged(groups: list[Group]) -> Iterator[tuple[int, bytes]]:
     if all(first == last == groups[0][0] for first, last, _, _ in groups):
-        for group in groups:  # one bucket: read order is key order
-            yield from _rows(group)
-    else:
-        yield from heapq.merge(*map(_rows, groups))  # keys are unique: terms never compared
+        for _, _, keys, texts in groups:  # one bucket: read order is key order
+            yield from zip(_keys(keys), texts.split(b"\n"), strict=True)
+        return
+    # Keys are unique, so terms are never compared. Each group's terms are split as the
+    # merge reaches them: split at once, a run's million rows would be a million objects.
+    yield from heapq.merge(
+        *(zip(_keys(keys), _lines(texts), strict=True) for _, _, keys, texts in groups)
+    )
 
 
-def _rows(group: Group) -> Iterator[tuple[int, bytes]]:
-    _, _, keys, texts = group
-    return zip(_keys(keys), texts.split(b"\n"), strict=True)
+def _lines(text: bytes) -> Iterator[bytes]:
+    start = 0
+    while (end := text.find(b"\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
 
 def _first_bucket(group: Group) -> int:
