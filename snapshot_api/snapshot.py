@@ -59,7 +59,7 @@ from snapshot_api.readmode import ReadMode
 from snapshot_api.search import query as search_query
 from snapshot_api.search.candidates import CandidateReader
 from snapshot_api.search.index import SCHEMA_ALIAS as SEARCH_SCHEMA
-from snapshot_api.search.index import SearchKind
+from snapshot_api.search.index import SEARCH_FORMAT, SearchKind
 
 MMAP_BYTES = 1 << 40
 """Ask for a large map; SQLite caps it at its compile-time maximum."""
@@ -334,23 +334,31 @@ class Snapshot:
             )
 
     def _check_search_matches(self, manifest: Manifest) -> None:
+        """An index of another snapshot, or of another format (its terms or keys laid out
+        otherwise: it would answer wrongly), is refused like a stale barcode index."""
         if self._search_file is None:
             return
         try:
-            built_for = (
-                self._connection()
-                .execute(f"SELECT value FROM {SEARCH_SCHEMA}.search_meta WHERE key = 'snapshot_id'")
-                .get
+            meta: dict[str, object] = dict(
+                self._connection().execute(
+                    f"SELECT key, value FROM {SEARCH_SCHEMA}.search_meta "
+                    "WHERE key IN ('snapshot_id', 'format')"
+                )
             )
         except apsw.Error as exc:
             self.close()
             raise SnapshotError(f"{self._search_file}: unreadable search index: {exc}") from None
-        if built_for != manifest.snapshot_id:
-            self.close()
-            raise SnapshotNotPrepared(
-                f"{self.directory}: {self._search_file.name} was built for another snapshot; "
-                f"run `snapshot-api build {self.directory}` again"
-            )
+        if meta.get("snapshot_id") != manifest.snapshot_id:
+            stale = "was built for another snapshot"
+        elif meta.get("format") != SEARCH_FORMAT:
+            stale = f"is in format {meta.get('format')}, this version reads {SEARCH_FORMAT}"
+        else:
+            return
+        self.close()
+        raise SnapshotNotPrepared(
+            f"{self.directory}: {self._search_file.name} {stale}; "
+            f"run `snapshot-api build {self.directory}` again"
+        )
 
     def _connection(self) -> apsw.Connection:
         connection: apsw.Connection | None = getattr(self._local, "connection", None)

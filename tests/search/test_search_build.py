@@ -13,7 +13,7 @@ import pytest
 
 from snapshot_api import Snapshot
 from snapshot_api.build.pipeline import build
-from snapshot_api.errors import SearchUnavailable
+from snapshot_api.errors import SearchUnavailable, SnapshotNotPrepared
 from snapshot_api.files.sqlite import open_read_only
 from snapshot_api.layout import MANIFEST_NAME, SEARCH_NAME, find_dump_files
 from snapshot_api.manifest import Manifest
@@ -281,6 +281,28 @@ def test_verify_checks_the_index(built_snapshot: Path, snapshot_factory: Snapsho
     assert not report.fit
     [check] = [c for c in report.checks if c.name == "search index"]
     assert check.status == "failed" and "another snapshot" in check.detail
+
+
+def test_an_index_of_another_format_is_refused_until_build_lays_it_out_again(
+    snapshot_factory: SnapshotFactory,
+) -> None:
+    """Its terms or keys are laid out otherwise, so it would answer wrongly."""
+    directory = snapshot_factory(name="older")
+    with apsw.Connection(str(directory / SEARCH_NAME)) as connection:
+        connection.execute("UPDATE search_meta SET value = 'older' WHERE key = 'format'")
+    with pytest.raises(SnapshotNotPrepared, match="is in format older, this version reads"):
+        Snapshot.open(directory)
+    [check] = [
+        c
+        for c in verify(directory, reporter=Reporter(quiet=True)).checks
+        if c.name == "search index"
+    ]
+    assert check.status == "failed" and "format older" in check.detail
+
+    report = build(directory, reporter=Reporter(quiet=True))
+    assert report.search is not None and not report.search.up_to_date
+    with Snapshot.open(directory) as snap:
+        assert snap.search_tracks("love", limit=1)
 
 
 def test_cli_prints_the_library_answer(built_snapshot: Path, run_cli: CliRunner) -> None:
