@@ -65,22 +65,24 @@ CHUNK_ROWS = 20_000
 RUN_ROWS = 1_000_000
 """Rows fed to FTS5 in key order at a time (a segment each); the folders read the next run
 meanwhile, so about two runs' terms are in memory whatever the dump's size: the build's process
-held 281-286 MB of its own memory from the second run to the last of 30M tracks, each folder
-about 150 MB. Artists cost more per row (their follower counts rarely repeat, so each row is a
-group of its own): 400 MB at 30M tracks (1.8M artists), bounded the same way once a kind has
-more rows than a run and the folders' lead (about 2.1M)."""
+held 281-288 MB of its own memory from the second run to the last of 30M tracks, each folder
+about 150 MB. Artists' phase, at 30M tracks (1.8M artists), peaked at 291 MB, since their
+chunks come back as one group each (`folding.MAX_GROUPS`); 397 MB when each artist was a
+group of its own."""
 HASH_BYTES = 16 << 20
 """FTS5's in-memory buffer of pending terms before it writes a segment (default 1 MiB):
 fewer, larger segments make the final merge cheaper."""
-LEAF_BYTES = 1000
-"""FTS5's leaf size (default 4,050). An AND of a rare word with a common one seeks the
-common word's list once per row of the rare one, and within a leaf FTS5 steps entry by entry
-to the row sought, so a smaller leaf means fewer entries stepped per seek. Measured at 10M
-tracks (same host, same data): `love AND <a word of 50-100 tracks>` 0.66 → 0.23 ms, of
-500-1,000 tracks 3.2 → 1.5 ms, of 5,000-10,000 tracks 5.9 → 5.1 ms (those walk most leaves
-either way); searches of a common and a rare word p50 1.43 → 0.86 ms; matches 762-796 → 912-930
-per CPU-second. For 2.6% more index (38.17 → 39.16 bytes per track) and 3% more build time
-(63.3-63.9 → 65.4-65.6 s at 10M, interleaved)."""
+LEAF_BYTES = 321
+"""FTS5's leaf size (default 4,050): twelve leaves fill a 4 KiB page (at sixteen, a leaf a few
+bytes over its size leaves a page's last sixteenth empty). An AND of a rare word with a common
+one seeks the common word's list once per row of the rare one, and within a leaf FTS5 steps
+entry by entry to the row sought, so a smaller leaf means fewer entries stepped per seek.
+`love AND <a word of 500-1,000 tracks>` at 10M tracks, same host and data: 4,050-byte leaves
+about 3.2 ms, 1,000 0.81-0.87, 389 0.53-0.56, 321 0.44-0.51, 236 0.43-0.45 (below 300 bytes
+little is left to gain: the rest is loading each leaf). The index at 10M: 39.16 bytes per
+track with 1,000-byte leaves (format 3), 39.04 at 321 (with `ALBUM_MARK`'s single prefix and
+32 rowid bits), 41.0 at 236 (over the 40 allowed): each leaf costs a full rowid, a
+doclist-index entry and a cell."""
 TEMPORARY_SUFFIXES = (".tmp", ".tmp-journal")
 FOLD_PROCESSES = min(4, os.cpu_count() or 1)
 """Processes reading rows and folding their names into terms beside the one feeding FTS5:

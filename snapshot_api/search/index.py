@@ -14,8 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-SEARCH_FORMAT = "3"
+SEARCH_FORMAT = "4"
 """Bumped whenever the terms or the key change: an index of another format is rebuilt."""
+
+
+ROWID_BITS = 32
+"""Low bits of a key holding the dump rowid: 4.3 billion rows of each kind. Every posting at a
+change of bucket stores the key's difference, so fewer bits make the index smaller (with 40,
+the bucket alone took 41-50 bits: 6-8 bytes a varint instead of 5-6)."""
 
 
 class SearchKind(StrEnum):
@@ -37,10 +43,10 @@ class Ranking:
     """Every distinct term of `words_table`, sorted: what a long prefix expands to."""
     column: str
     """The dump column ranking it: popularity, or followers_total for artists."""
-    shift: int
-    """Bits for the dump rowid: 2^40 tracks/albums, 2^32 artists."""
     top: int
     """Values at or above `top` share the first bucket."""
+
+    shift = ROWID_BITS
 
     @property
     def mask(self) -> int:
@@ -61,10 +67,10 @@ class Ranking:
 
 RANKINGS: dict[SearchKind, Ranking] = {
     SearchKind.TRACK: Ranking(
-        SearchKind.TRACK, "tracks", "track_words", "track_terms", "popularity", 40, 1000
+        SearchKind.TRACK, "tracks", "track_words", "track_terms", "popularity", 1000
     ),
     SearchKind.ALBUM: Ranking(
-        SearchKind.ALBUM, "albums", "album_words", "album_terms", "popularity", 40, 1000
+        SearchKind.ALBUM, "albums", "album_words", "album_terms", "popularity", 1000
     ),
     SearchKind.ARTIST: Ranking(
         SearchKind.ARTIST,
@@ -72,7 +78,6 @@ RANKINGS: dict[SearchKind, Ranking] = {
         "artist_words",
         "artist_terms",
         "followers_total",
-        32,
         (1 << 30) - 1,
     ),
 }

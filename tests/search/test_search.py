@@ -14,6 +14,7 @@ from snapshot_api import Snapshot
 from snapshot_api.errors import InvalidParameter
 from snapshot_api.layout import SEARCH_NAME
 from snapshot_api.search import query
+from snapshot_api.search.text import ALBUM_MARK, ARTIST_MARK
 from snapshot_api.verify.checks import full_scans
 from tests.support.reference import Reference
 from tests.support.search_reference import SearchReference, no_space, words
@@ -292,13 +293,13 @@ def test_the_terms_tables_count_the_rows_holding_each_word(
     built_snapshot: Path, reference: SearchReference, kind: str
 ) -> None:
     """Matching leaves common words out of an AND by these counts (Latin words: one term
-    each; artist words marked `_`, album words `__`)."""
+    each; artist and album words marked)."""
     counted: collections.Counter[str] = collections.Counter()
     for row in reference.rows[kind]:
         counted.update(
             {w for w in row.name if w.isascii()}
-            | {"_" + w for w in row.artists if w.isascii()}
-            | {"__" + w for w in row.album if w.isascii()}
+            | {ARTIST_MARK + w for w in row.artists if w.isascii()}
+            | {ALBUM_MARK + w for w in row.album if w.isascii()}
         )
     index = sqlite3.connect(f"file:{built_snapshot / SEARCH_NAME}?mode=ro", uri=True)
     stored = {
