@@ -21,6 +21,7 @@ import pytest
 
 from tests.support.server_process import ServerProcess, start_server
 from tests.support.tools import require_program
+from tools.bench import search as search_bench
 from tools.bench.cold import post_each_once
 from tools.bench.processes import BenchError
 from tools.bench.report import SECTIONS
@@ -176,3 +177,35 @@ def _some_isrcs(directory: Path, count: int) -> list[str]:
             (count,),
         )
         return [str(row[0]) for row in rows]
+
+
+def test_search_ratios_compare_each_class_with_the_smallest_snapshot() -> None:
+    small, large, larger = Path("s"), Path("l"), Path("xl")
+    measured = {
+        large: {"one word": 0.003, "an AND": 0.004},
+        small: {"one word": 0.002, "an AND": 0.001},
+        larger: {"one word": 0.001},
+    }
+    lines: list[str] = []
+    search_bench.ratio_report(measured, {small: 10, large: 100, larger: 1000}, lines.append)
+    text = "\n".join(lines)
+    assert "against 10 tracks (s)" in text
+    assert "| query | 100 tracks | 1,000 tracks |" in text
+    assert f"| one word | {0.003 / 0.002:.2f}× | {0.001 / 0.002:.2f}× |" in text
+    assert f"| an AND | {0.004 / 0.001:.2f}× | — |" in text
+
+
+def test_search_bench_on_two_snapshots_prints_every_class_against_the_smaller(
+    built_snapshot: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = built_snapshot.parent / "same-snapshot-again"
+    if not other.exists():
+        other.symlink_to(built_snapshot, target_is_directory=True)
+    assert search_bench.main([str(built_snapshot), str(other), "--rounds", "1"]) == 0
+    text = capsys.readouterr().out
+    first_table = text.split("The Go server's method")[0]
+    classes = re.findall(r"^\| ([a-z][^|]*?) \| \d+ \|", first_table, flags=re.M)
+    ratios = text.split("Per-query cost (p50) against")[1]
+    assert len(classes) > 5
+    for name in classes:
+        assert re.search(rf"^\| {re.escape(name)} \| [\d.]+× \|$", ratios, flags=re.M), name

@@ -8,7 +8,8 @@ ratio; index bytes per track; and, with `--build`, the search index build
 timed in a child process (µs per track, peak RSS); with `--cold MODE`, each query
 class once right after the page cache is evicted, with the bytes read; with
 `--http`, the classes end to end through one `serve` worker. Prints a
-Markdown section.
+Markdown section, and with several snapshots each class's p50 against the
+smallest one's (the cost must not grow with the snapshot).
 
 Words are drawn from the snapshot itself: "common" are the synthetic
 vocabulary's head words, "rare" are words of random tracks whose rank in
@@ -31,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 from snapshot_api import Snapshot
 from snapshot_api.layout import SEARCH_NAME
@@ -50,6 +52,8 @@ COMMON = ("love", "night", "heart", "fire", "dream", "light", "rain", "summer", 
 RARE_RANK = 5_000
 BANDS = ((50, 100), (500, 1_000))
 """Tracks holding a word of the fixed-frequency classes (inclusive)."""
+Medians: TypeAlias = dict[str, float]
+"""Query class → p50 seconds, for comparing snapshot sizes (`ratio_report`)."""
 
 
 @dataclass(slots=True)
@@ -184,13 +188,14 @@ def build_figures(directory: Path, log: Path) -> tuple[float, int]:
     return measured.seconds, measured.peak_rss_kib
 
 
-def cold_report(directory: Path, mode: str, out: Callable[[str], None]) -> None:
+def cold_report(directory: Path, mode: str, out: Callable[[str], None]) -> Medians:
     """Each query class once, right after the snapshot's pages are evicted (fresh snapshot)."""
     from tools.bench.cold import Counters, evict  # needs /proc; only for this report
 
     out(f"Cold (pages evicted before each class, `--mmap {mode}`), one pass, 1 thread:\n")
     out("| query | queries | p50 ms | p99 ms | KiB read / query |")
     out("|---|---:|---:|---:|---:|")
+    medians: Medians = {}
     for name, chosen in queries(directory).items():
         evict(directory)
         with Snapshot.open(directory, mmap=mode) as snapshot:
@@ -204,10 +209,12 @@ def cold_report(directory: Path, mode: str, out: Callable[[str], None]) -> None:
         p50, p99 = latency.percentile(0.5) * 1e3, latency.percentile(0.99) * 1e3
         kib = read.read_bytes / 1024 / len(chosen)
         out(f"| {name} | {len(chosen)} | {p50:.2f} | {p99:.2f} | {kib:,.0f} |")
+        medians[name] = latency.percentile(0.5)
     out("")
+    return medians
 
 
-def http_report(directory: Path, rounds: int, out: Callable[[str], None]) -> None:
+def http_report(directory: Path, rounds: int, out: Callable[[str], None]) -> Medians:
     """The same query classes end to end through one `serve` worker, one client at a time."""
     import httpx
 
@@ -220,6 +227,7 @@ def http_report(directory: Path, rounds: int, out: Callable[[str], None]) -> Non
         out("Over HTTP (one worker, one keep-alive client, documents included):\n")
         out("| query | requests | p50 ms | p99 ms |")
         out("|---|---:|---:|---:|")
+        medians: Medians = {}
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             for name, chosen in queries(directory).items():
                 latency = Latency(name)
@@ -233,10 +241,12 @@ def http_report(directory: Path, rounds: int, out: Callable[[str], None]) -> Non
                             latency.samples.append(time.perf_counter() - started)
                 p50, p99 = latency.percentile(0.5) * 1e3, latency.percentile(0.99) * 1e3
                 out(f"| {name} | {len(latency.samples)} | {p50:.2f} | {p99:.2f} |")
+                medians[name] = latency.percentile(0.5)
     out("")
+    return medians
 
 
-def report(directory: Path, rounds: int, build: bool, out: Callable[[str], None]) -> None:
+def report(directory: Path, rounds: int, build: bool, out: Callable[[str], None]) -> Medians:
     with Snapshot.open(directory) as snapshot:
         tracks = snapshot.manifest.counts["tracks"]
         out(f"### {tracks:,} tracks ({directory.name})\n")
@@ -244,8 +254,10 @@ def report(directory: Path, rounds: int, build: bool, out: Callable[[str], None]
         out(f"Index {size / 1e6:,.1f} MB: {size / tracks:.1f} bytes per track (all three kinds).\n")
         out("| query | queries | p50 ms | p99 ms | answered |")
         out("|---|---:|---:|---:|---:|")
+        medians: Medians = {}
         for name, chosen in queries(directory).items():
             latency = measure(snapshot, chosen, rounds)
+            medians[name] = latency.percentile(0.5)
             p50, p99 = latency.percentile(0.5) * 1e3, latency.percentile(0.99) * 1e3
             answered = latency.hits / len(latency.samples)
             out(f"| {name} | {len(latency.samples)} | {p50:.2f} | {p99:.2f} | {answered:.0%} |")
@@ -268,6 +280,25 @@ def report(directory: Path, rounds: int, build: bool, out: Callable[[str], None]
             f"Search index build alone: {seconds:,.1f} s, {seconds / tracks * 1e6:.1f} µs per "
             f"track, peak RSS {rss / 1024:,.0f} MB.\n"
         )
+    return medians
+
+
+def ratio_report(
+    measured: dict[Path, Medians], tracks: dict[Path, int], out: Callable[[str], None]
+) -> None:
+    """Each class's p50 on every snapshot against the smallest one's: the cost must stay
+    flat as the snapshot grows. Classes of fixed frequency compare like for like; the
+    rank-defined rare words are in more tracks in a larger synthetic snapshot."""
+    smallest = min(measured, key=tracks.__getitem__)
+    others = [d for d in sorted(measured, key=tracks.__getitem__) if d != smallest]
+    out(f"Per-query cost (p50) against {tracks[smallest]:,} tracks ({smallest.name}):\n")
+    out("| query | " + " | ".join(f"{tracks[d]:,} tracks" for d in others) + " |")
+    out("|---|" + "---:|" * len(others))
+    for name, base in measured[smallest].items():
+        ratios = [measured[d][name] / base if name in measured[d] else None for d in others]
+        cells = ["—" if r is None else f"{r:.2f}×" for r in ratios]
+        out(f"| {name} | " + " | ".join(cells) + " |")
+    out("")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,14 +311,24 @@ def main(argv: list[str] | None = None) -> int:
         "--cold", metavar="MODE", help="only the cold pass, read with --mmap MODE (on, off)"
     )
     args = parser.parse_args(argv)
+    measured: dict[Path, Medians] = {}
+    tracks: dict[Path, int] = {}
     for directory in args.directories:
+        with Snapshot.open(directory) as snapshot:
+            tracks[directory] = snapshot.manifest.counts["tracks"]
         if args.http:
-            http_report(directory, args.rounds, lambda line: print(line, flush=True))
+            measured[directory] = http_report(directory, args.rounds, _print)
         elif args.cold:
-            cold_report(directory, args.cold, lambda line: print(line, flush=True))
+            measured[directory] = cold_report(directory, args.cold, _print)
         else:
-            report(directory, args.rounds, args.build, lambda line: print(line, flush=True))
+            measured[directory] = report(directory, args.rounds, args.build, _print)
+    if len(measured) > 1:
+        ratio_report(measured, tracks, _print)
     return 0
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
 
 
 if __name__ == "__main__":
