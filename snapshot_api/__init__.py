@@ -8,6 +8,6 @@ everything else in the package is free to change.
 from snapshot_api.errors import InvalidIdentifier, NotFound, SnapshotError
 from snapshot_api.snapshot import Snapshot
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["InvalidIdentifier", "NotFound", "Snapshot", "SnapshotError", "__version__"]
