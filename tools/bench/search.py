@@ -36,6 +36,7 @@ from typing import TypeAlias
 
 from snapshot_api import Snapshot
 from snapshot_api.layout import SEARCH_NAME
+from snapshot_api.manifest import Manifest
 from snapshot_api.search.index import RANKINGS, SearchKind
 from snapshot_api.search.text import words
 from snapshot_api.synth.text import Script, vocabulary
@@ -314,8 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     measured: dict[Path, Medians] = {}
     tracks: dict[Path, int] = {}
     for directory in args.directories:
-        with Snapshot.open(directory) as snapshot:
-            tracks[directory] = snapshot.manifest.counts["tracks"]
+        tracks[directory] = Manifest.read(directory).counts["tracks"]
         if args.http:
             measured[directory] = http_report(directory, args.rounds, _print)
         elif args.cold:
