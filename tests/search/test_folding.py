@@ -34,7 +34,7 @@ def test_a_run_of_chunks_read_in_rowid_order_yields_keys_in_ranking_order(
             run: list[Group] = []
             for start in range(first, last + 1, 13):  # chunks of 13 rowids, in rowid order
                 groups = fold(dump, task, (start, min(start + 12, last))).groups
-                spanning += sum(first != last for first, last, _, _ in groups)
+                spanning += sum(low != high for low, high, _, _ in groups)
                 run.extend(groups)
             keys = [key for key, _ in in_key_order(run)]
             values = _popularity(dump, ranking.table, ranking.column)
