@@ -209,3 +209,40 @@ def test_search_bench_on_two_snapshots_prints_every_class_against_the_smaller(
     assert len(classes) > 5
     for name in classes:
         assert re.search(rf"^\| {re.escape(name)} \| [\d.]+× \|$", ratios, flags=re.M), name
+
+
+def test_fts_scale_model_holds_its_lists_and_is_reused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tools.bench import fts_scale
+
+    sizes = (2_000, 30_000)
+    (tmp_path / (fts_scale.model_file(tmp_path, 2_000, 321).name + ".tmp")).write_bytes(b"torn")
+    assert fts_scale.main([str(tmp_path), "--sizes", "3e4,2000", "--rounds", "1"]) == 0
+    table = capsys.readouterr().out
+    for tracks in sizes:
+        rows = dict(fts_scale.rows(tracks, seed=tracks))
+        common = {rowid for rowid, words in rows.items() if fts_scale.COMMON in words.split()}
+        shared = [
+            sum(1 for rowid in common if fts_scale.rare_word(n) in rows[rowid].split())
+            for n in range(fts_scale.RARE_WORDS)
+        ]
+        assert abs(len(common) / tracks - fts_scale.COMMON_SHARE) < 0.01
+        assert f"| {tracks:,} | " in table
+        assert f" | {sum(shared) / len(shared):.1f} | " in table
+    path = fts_scale.model_file(tmp_path, 2_000, 321)
+    built = path.stat().st_mtime_ns
+    assert fts_scale.main([str(tmp_path), "--sizes", "2000", "--rounds", "1"]) == 0
+    assert path.stat().st_mtime_ns == built
+    assert not list(tmp_path.glob("*.tmp"))
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.bench.fts_scale", str(tmp_path), "--sizes", "100"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "--sizes" in done.stderr
