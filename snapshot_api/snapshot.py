@@ -74,6 +74,7 @@ lookup reads; deeper pages are mostly different per key and come from the OS cac
 or the disk. Times `READ_THREADS` + 2 connections per process, it bounds the copies
 at about 150 MB."""
 
+
 READ_THREADS = 16
 """Threads a many-key lookup is split across in `pread` mode, and that serve single
 lookups and matches there over HTTP. Each thread waits on one read at a time (a b-tree
@@ -101,6 +102,12 @@ R = TypeVar("R")
 
 _sqlite_configured = False
 _sqlite_lock = threading.Lock()
+
+
+def read_sizes(*, mmap: bool) -> tuple[int, int]:
+    """`mmap_size` bytes and `cache_size` KiB for reading mapped or with `pread`: one choice,
+    so a benchmark that reads a file the way a snapshot does cannot drift from it."""
+    return (MMAP_BYTES, CACHE_KIB) if mmap else (0, PREAD_CACHE_KIB)
 
 
 def _disable_memory_statistics() -> None:
@@ -391,9 +398,7 @@ class Snapshot:
                 search_query.prepare_connection(connection, self._search_file)
                 schemas.append(SEARCH_SCHEMA)
             connection.execute("PRAGMA query_only = 1")
-            mmap_bytes, cache_kib = (
-                (MMAP_BYTES, CACHE_KIB) if self.uses_mmap else (0, PREAD_CACHE_KIB)
-            )
+            mmap_bytes, cache_kib = read_sizes(mmap=self.uses_mmap)
             for schema in schemas:
                 connection.execute(f"PRAGMA {schema}.mmap_size = {mmap_bytes}")
                 connection.execute(f"PRAGMA {schema}.cache_size = -{cache_kib}")

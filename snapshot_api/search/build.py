@@ -131,6 +131,15 @@ def current_stats(directory: Path, snapshot_id: str) -> SearchStats | None:
     return SearchStats(rows=rows, bytes=search_path(directory).stat().st_size, up_to_date=True)
 
 
+def configure_words_table(
+    connection: apsw.Connection, table: str, leaf_bytes: int = LEAF_BYTES
+) -> None:
+    """FTS5's options for a words table before any row goes in: the buffer and leaf sizes
+    above, and no merging while rows arrive (one merge at the end, see `_optimize`)."""
+    for option, value in (("hashsize", HASH_BYTES), ("automerge", 0), ("pgsz", leaf_bytes)):
+        connection.execute(f"INSERT INTO {table}({table}, rank) VALUES (?, ?)", (option, value))
+
+
 def build_search(
     main_database: Path,
     directory: Path,
@@ -169,9 +178,7 @@ def build_search(
             out.execute(f"PRAGMA {pragma}").fetchall()
         out.execute(schema_sql(SEARCH_SCHEMA_FILE))
         for ranking in RANKINGS.values():
-            table = ranking.words_table
-            for option, value in (("hashsize", HASH_BYTES), ("automerge", 0), ("pgsz", LEAF_BYTES)):
-                out.execute(f"INSERT INTO {table}({table}, rank) VALUES (?, ?)", (option, value))
+            configure_words_table(out, ranking.words_table)
         job = _Job(dump, out, reporter, folders)
         for kind, ranking in RANKINGS.items():
             total = (totals or {}).get(ranking.table)

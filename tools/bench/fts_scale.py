@@ -37,8 +37,8 @@ import apsw
 
 from snapshot_api.cli import OneLineParser
 from snapshot_api.layout import SEARCH_SCHEMA_FILE, schema_sql
-from snapshot_api.search.build import HASH_BYTES, LEAF_BYTES
-from snapshot_api.snapshot import CACHE_KIB, MMAP_BYTES, PREAD_CACHE_KIB
+from snapshot_api.search.build import LEAF_BYTES, configure_words_table
+from snapshot_api.snapshot import read_sizes
 
 COMMON = "love"
 COMMON_SHARE = 0.0357
@@ -108,8 +108,7 @@ def build(path: Path, tracks: int, leaf: int) -> None:
     for pragma in ("journal_mode = OFF", "synchronous = OFF"):
         connection.execute(f"PRAGMA {pragma}").fetchall()
     connection.execute(table_sql())
-    for option, value in (("hashsize", HASH_BYTES), ("automerge", 0), ("pgsz", leaf)):
-        connection.execute(f"INSERT INTO {TABLE}({TABLE}, rank) VALUES (?, ?)", (option, value))
+    configure_words_table(connection, TABLE, leaf)
     with connection:
         insert = f"INSERT INTO {TABLE}(rowid, words) VALUES (?, ?)"
         connection.executemany(insert, rows(tracks, seed=tracks))
@@ -120,7 +119,7 @@ def build(path: Path, tracks: int, leaf: int) -> None:
 
 def measure(path: Path, tracks: int, rounds: int, *, mmap: bool) -> Measured:
     connection = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
-    mmap_bytes, cache_kib = (MMAP_BYTES, CACHE_KIB) if mmap else (0, PREAD_CACHE_KIB)
+    mmap_bytes, cache_kib = read_sizes(mmap=mmap)
     for pragma in (f"mmap_size = {mmap_bytes}", f"cache_size = -{cache_kib}"):
         connection.execute(f"PRAGMA {pragma}").fetchall()
     sql = f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ? ORDER BY rowid LIMIT ?"
